@@ -1,0 +1,66 @@
+"""Device choice, seeding and the course's quick mode (chapter 00)."""
+from __future__ import annotations
+
+import os
+import random
+
+import numpy as np
+import torch
+
+__all__ = ["device", "seed_everything", "QUICK", "budget"]
+
+_VALID_DEVICES = ("cpu", "cuda", "mps")
+
+#: True when ``AECOURSE_QUICK=1``: a smoke mode for fast local iteration only.
+#: The test suite and learners run the default (full) mode.
+QUICK: bool = os.environ.get("AECOURSE_QUICK", "0").strip().lower() in ("1", "true", "yes")
+
+
+def device() -> torch.device:
+    """The device the course computes on: cuda > mps > cpu.
+
+    ``AECOURSE_DEVICE`` (``cpu``, ``cuda``, ``cuda:1``, ``mps``) overrides the choice; asking for a
+    device this machine does not have is an error, never a silent fallback.
+    """
+    wanted = os.environ.get("AECOURSE_DEVICE", "").strip()
+    if wanted:
+        kind = wanted.split(":")[0]
+        if kind not in _VALID_DEVICES:
+            raise ValueError(
+                f"AECOURSE_DEVICE={wanted!r} is not a device the course knows; "
+                f"use one of {', '.join(_VALID_DEVICES)} (e.g. 'cuda:0'), or unset it to choose automatically."
+            )
+        if kind == "cuda" and not torch.cuda.is_available():
+            raise RuntimeError(
+                f"AECOURSE_DEVICE={wanted!r} but this machine has no usable CUDA GPU "
+                f"(torch {torch.__version__}, built with CUDA {torch.version.cuda}). "
+                "Unset AECOURSE_DEVICE to run on the CPU, or install a CUDA build of torch."
+            )
+        if kind == "mps" and not torch.backends.mps.is_available():
+            raise RuntimeError(
+                f"AECOURSE_DEVICE={wanted!r} but Apple's MPS backend is not available here. "
+                "Unset AECOURSE_DEVICE to run on the CPU."
+            )
+        return torch.device(wanted)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's, NumPy's and torch's random generators (all devices) with ``seed``.
+
+    On the CPU the same seed gives bitwise-identical training runs.
+    """
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    random.seed(int(seed))
+    np.random.seed(int(seed) % 2**32)
+    torch.manual_seed(int(seed))  # also seeds every CUDA device
+
+
+def budget(default, quick):
+    """``default`` normally, ``quick`` when ``AECOURSE_QUICK=1`` (epochs, sample counts, sweeps)."""
+    return quick if QUICK else default

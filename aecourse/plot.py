@@ -1,0 +1,127 @@
+"""Figures for the course. Every function returns a ``matplotlib.figure.Figure`` and never calls
+``show()``: the figure is displayed when it is the last value of a notebook cell (or with
+``display(fig)``), and it can be saved with ``fig.savefig(...)``.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+
+__all__ = ["image_grid", "reconstructions", "loss_curves", "code_scatter"]
+
+
+def _numpy(a) -> np.ndarray:
+    return a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else np.asarray(a)
+
+
+def _image_shape(n_features: int, shape) -> tuple[int, int]:
+    if shape is not None:
+        if int(np.prod(shape)) != n_features:
+            raise ValueError(f"image shape {tuple(shape)} does not hold {n_features} pixels.")
+        return tuple(shape)
+    side = int(round(np.sqrt(n_features)))
+    if side * side != n_features:
+        raise ValueError(f"cannot guess the image shape of {n_features} pixels; pass shape=(height, width).")
+    return side, side
+
+
+def _draw(ax, row: np.ndarray, shape, cmap="gray", vmin=0.0, vmax=1.0) -> None:
+    ax.imshow(row.reshape(shape), cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def image_grid(images, ncols: int = 10, shape=None, titles: Sequence[str] | None = None,
+               title: str | None = None, scale: str = "unit", size: float = 1.0) -> Figure:
+    """Show rows of ``images`` (shape (n, n_pixels) or (n, h, w)) in a grid.
+
+    ``scale='unit'`` draws values in [0, 1] as black to white; ``scale='each'`` stretches every
+    image to its own range (for weights and filters, which are not pixel intensities).
+    """
+    images = _numpy(images)
+    if images.ndim == 3:
+        shape, images = images.shape[1:], images.reshape(len(images), -1)
+    if images.ndim != 2 or len(images) == 0:
+        raise ValueError(f"images must have shape (n, n_pixels) or (n, height, width), got {images.shape}.")
+    shape = _image_shape(images.shape[1], shape)
+    n = len(images)
+    ncols = min(ncols, n)
+    nrows = int(np.ceil(n / ncols))
+    fig = Figure(figsize=(size * ncols, size * nrows + (0.4 if title else 0)), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(nrows, ncols)).ravel()
+    for i, ax in enumerate(axes):
+        if i >= n:
+            ax.set_axis_off()
+            continue
+        if scale == "each":
+            lo, hi = images[i].min(), images[i].max()
+            _draw(ax, images[i], shape, vmin=lo, vmax=hi if hi > lo else lo + 1)
+        else:
+            _draw(ax, images[i], shape)
+        if titles is not None:
+            ax.set_title(str(titles[i]), fontsize=8)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def reconstructions(x, rows: Mapping[str, object] | object, n: int = 10, shape=None, size: float = 1.0) -> Figure:
+    """Originals on top, one row per reconstruction below: ``rows`` is a tensor or a dict label -> tensor."""
+    x = _numpy(x)[:n]
+    rows = {"reconstruction": rows} if not isinstance(rows, Mapping) else rows
+    grid = {"original": x, **{label: _numpy(r)[:n] for label, r in rows.items()}}
+    shape = _image_shape(x.shape[1], shape)
+    fig = Figure(figsize=(size * len(x) + 1.5, size * len(grid)), layout="constrained")
+    axes = fig.subplots(len(grid), len(x), squeeze=False)
+    for r, (label, imgs) in enumerate(grid.items()):
+        if imgs.shape != x.shape:
+            raise ValueError(f"row {label!r} has shape {imgs.shape}, the originals {x.shape}.")
+        for c in range(len(x)):
+            _draw(axes[r, c], imgs[c], shape)
+        axes[r, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
+    return fig
+
+
+def loss_curves(histories, ylabel: str = "loss per image", logy: bool = False, title: str | None = None) -> Figure:
+    """Training (solid) and validation (dashed) loss per epoch of one History or a dict name -> History."""
+    histories = {"": histories} if not isinstance(histories, Mapping) else histories
+    fig = Figure(figsize=(6, 3.5), layout="constrained")
+    ax = fig.subplots()
+    for i, (name, h) in enumerate(histories.items()):
+        color = f"C{i % 10}"
+        epochs = np.arange(1, len(h.train_loss) + 1)
+        ax.plot(epochs, h.train_loss, color=color, label=f"{name} train".strip())
+        if h.val_loss:
+            ax.plot(epochs, h.val_loss, color=color, linestyle="--", label=f"{name} validation".strip())
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(ylabel)
+    if logy:
+        ax.set_yscale("log")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def code_scatter(z, labels, title: str | None = None, ax_labels=("$z_1$", "$z_2$"), size: float = 5.0) -> Figure:
+    """2-D codes (n, 2) as points coloured by label (0-9), with a legend of the classes."""
+    z, labels = _numpy(z), _numpy(labels)
+    if z.ndim != 2 or z.shape[1] != 2:
+        raise ValueError(f"code_scatter needs 2-D codes of shape (n, 2), got {z.shape}; project them first (e.g. PCA).")
+    if len(labels) != len(z):
+        raise ValueError(f"{len(z)} codes but {len(labels)} labels.")
+    fig = Figure(figsize=(size, size), layout="constrained")
+    ax = fig.subplots()
+    for k in np.unique(labels):
+        sel = labels == k
+        ax.scatter(z[sel, 0], z[sel, 1], s=4, alpha=0.7, color=f"C{int(k) % 10}", label=str(k))
+    ax.set_xlabel(ax_labels[0])
+    ax.set_ylabel(ax_labels[1])
+    ax.legend(markerscale=3, fontsize=8, title="digit", loc="best")
+    if title:
+        ax.set_title(title)
+    return fig
