@@ -1,0 +1,2 @@
+"""Exercise checks of chapter 03."""
+__all__: list[str] = []
