@@ -1,2 +1,140 @@
-"""(being written)"""
-__all__: list[str] = []
+"""Principal component analysis in torch, and principal angles between subspaces (chapter 02).
+
+A linear autoencoder trained on squared error learns the same subspace as PCA (Bourlard & Kamp 1988;
+Baldi & Hornik 1989). :class:`PCA` is the closed-form answer it is compared with; it follows
+scikit-learn's conventions (``fit`` returns self, learned state ends in ``_``, the ``svd_flip`` sign
+rule) and runs on whatever device its input lives on. :func:`principal_angles` measures how far
+apart two subspaces are, e.g. the span of a decoder's weights and PCA's top-k components.
+"""
+from __future__ import annotations
+
+import torch
+
+from .validate import check_positive_int, check_tensor
+
+__all__ = ["PCA", "principal_angles"]
+
+
+def _svd_flip(vh: torch.Tensor) -> torch.Tensor:
+    """scikit-learn's sign rule (``svd_flip(u_based_decision=False)``): in each row of ``vh`` the entry
+    of largest absolute value is positive, so the same data always give the same components."""
+    biggest = vh.gather(1, vh.abs().argmax(dim=1, keepdim=True))  # (k, 1)
+    signs = torch.where(biggest < 0, -1.0, 1.0).to(vh.dtype)
+    return vh * signs
+
+
+class PCA:
+    """Principal component analysis by the SVD of the centred data, in torch.
+
+    Parameters
+    ----------
+    n_components : int
+        k, the number of components kept; at most min(n_samples, n_features).
+
+    Attributes (after ``fit``)
+    ----------
+    components_ : tensor of shape (k, n_features)
+        Orthonormal principal directions, by decreasing variance (rows).
+    mean_ : tensor of shape (n_features,)
+        The training mean, subtracted before projecting.
+    explained_variance_ : tensor of shape (k,)
+        Variance along each component (unbiased, divided by n_samples - 1, as scikit-learn).
+    explained_variance_ratio_ : tensor of shape (k,)
+        ``explained_variance_`` divided by the total variance of the data.
+    singular_values_ : tensor of shape (k,)
+        Singular values of the centred data matrix.
+    n_samples_, n_features_in_ : int
+    """
+
+    def __init__(self, n_components: int):
+        self.n_components = check_positive_int(n_components, "n_components")
+
+    def __repr__(self) -> str:
+        return f"PCA(n_components={self.n_components})"
+
+    def fit(self, x: torch.Tensor) -> "PCA":
+        """Learn the mean and the top ``n_components`` directions of ``x`` (n_samples, n_features)."""
+        x = check_tensor(x, "x")
+        n, d = x.shape
+        if self.n_components > min(n, d):
+            raise ValueError(f"n_components={self.n_components} is larger than min(n_samples, n_features) = "
+                             f"min({n}, {d}); a {d}-feature dataset of {n} rows has at most {min(n, d)} components.")
+        # float64 for the decomposition: float32 loses the small-variance directions' accuracy
+        x64 = x.to(torch.float64)
+        mean = x64.mean(dim=0)
+        _, s, vh = torch.linalg.svd(x64 - mean, full_matrices=False)  # (n, d) -> s (r,), vh (r, d)
+        vh = _svd_flip(vh)
+        variance = s.pow(2) / max(n - 1, 1)
+        total = variance.sum()
+        k = self.n_components
+        self.mean_ = mean.to(x.dtype)
+        self.components_ = vh[:k].to(x.dtype)
+        self.singular_values_ = s[:k].to(x.dtype)
+        self.explained_variance_ = variance[:k].to(x.dtype)
+        self.explained_variance_ratio_ = (variance[:k] / total if total > 0 else torch.zeros_like(variance[:k])).to(x.dtype)
+        self.n_samples_, self.n_features_in_ = n, d
+        return self
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "components_"):
+            raise RuntimeError("this PCA is not fitted yet; call pca.fit(x_train) first.")
+
+    def transform(self, x: torch.Tensor) -> torch.Tensor:
+        """The code z = (x − mean) Vₖᵀ: (n_samples, n_features) -> (n_samples, k)."""
+        self._check_fitted()
+        x = check_tensor(x, "x", features=self.n_features_in_)
+        return (x - self.mean_.to(x)) @ self.components_.to(x).T
+
+    def inverse_transform(self, z: torch.Tensor) -> torch.Tensor:
+        """The reconstruction x' = z Vₖ + mean: (n_samples, k) -> (n_samples, n_features)."""
+        self._check_fitted()
+        z = check_tensor(z, "z", features=self.n_components)
+        return z @ self.components_.to(z) + self.mean_.to(z)
+
+    def fit_transform(self, x: torch.Tensor) -> torch.Tensor:
+        """``fit(x)`` then ``transform(x)``."""
+        return self.fit(x).transform(x)
+
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        """x' = inverse_transform(transform(x)): the projection of x onto the mean + top-k subspace."""
+        return self.inverse_transform(self.transform(x))
+
+
+def principal_angles(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Principal angles (radians, ascending) between the column spaces of ``a`` and ``b``.
+
+    Orthonormalise both bases (QR), then the singular values of QₐᵀQ_b are the cosines of the
+    angles (Björck & Golub 1973). Angle 0 means a shared direction; all angles 0 means the same
+    subspace, whatever basis each matrix uses. Computed in float64.
+
+    Parameters
+    ----------
+    a : tensor of shape (n_features, p)
+    b : tensor of shape (n_features, q)
+        Bases as columns (for PCA: ``pca.components_.T``; for a linear decoder: its weight, (d, k)).
+
+    Returns
+    -------
+    tensor of shape (min(p, q),), float64, smallest angle first.
+    """
+    a = check_tensor(a, "a")
+    b = check_tensor(b, "b")
+    if a.shape[0] != b.shape[0]:
+        raise ValueError(f"a and b must have the same number of rows (the ambient dimension); got {tuple(a.shape)} "
+                         f"and {tuple(b.shape)}. Pass bases as columns, e.g. pca.components_.T of shape (d, k).")
+    for name, m in (("a", a), ("b", b)):
+        if m.shape[1] > m.shape[0]:
+            raise ValueError(f"{name} has shape {tuple(m.shape)}: more columns than rows, so its columns cannot be a "
+                             "basis; pass the basis vectors as columns (transpose it?).")
+        if torch.linalg.matrix_rank(m.to(torch.float64)) < m.shape[1]:
+            raise ValueError(f"the columns of {name} are linearly dependent (rank below {m.shape[1]}); "
+                             "principal angles need a basis.")
+    qa, _ = torch.linalg.qr(a.to(torch.float64))
+    qb, _ = torch.linalg.qr(b.to(torch.float64).to(qa.device))
+    if qa.shape[1] < qb.shape[1]:
+        qa, qb = qb, qa  # the angles are symmetric; let qa span the larger subspace
+    cosines = torch.linalg.svdvals(qa.T @ qb).clamp(-1.0, 1.0)  # (q,), descending
+    # arccos loses small angles (cos θ ≈ 1 − θ²/2); below π/4 use the sines, the singular values
+    # of the part of qb outside span(qa) (as scipy.linalg.subspace_angles does)
+    sines = torch.linalg.svdvals(qb - qa @ (qa.T @ qb)).flip(0).clamp(-1.0, 1.0)  # (q,), ascending
+    return torch.where(cosines.pow(2) >= 0.5, torch.arcsin(sines), torch.arccos(cosines))
