@@ -7,6 +7,13 @@ import random
 import numpy as np
 import torch
 
+# Subnormal floats carry nothing a network learns from and cost up to ~25x per operation on x86
+# (sqrt of a subnormal, in Adam's step; see benchmarks/RESULTS.md, "denormal"). The flag is per
+# thread and inherited only by threads created later, so it is set at import, before torch's
+# thread pool starts. AECOURSE_KEEP_DENORMALS=1 keeps IEEE behaviour.
+if os.environ.get("AECOURSE_KEEP_DENORMALS", "0") != "1":
+    torch.set_flush_denormal(True)
+
 __all__ = ["device", "seed_everything", "QUICK", "budget", "claim"]
 
 _VALID_DEVICES = ("cpu", "cuda", "mps")
