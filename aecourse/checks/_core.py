@@ -77,7 +77,11 @@ def check(name: str, learner: Callable, reference: Callable, make_inputs: Callab
             print(f"✗ {name}: not attempted yet. Hint: {hint}\n  Using the reference solution so the rest of the notebook runs.")
             return reference
         except Exception as exc:  # the learner's bug: say what happened, without a traceback
-            print(f"✗ {name}: your function raised {type(exc).__name__}: {exc}\n"
+            advice = ""
+            if "cannot be multiplied" in str(exc) or "size of tensor" in str(exc):
+                advice = ("\n  Hint: the shapes of a product do not fit; is a weight transposed? "
+                          "A weight of shape (out, in) maps a batch x of shape (n, in) as x @ W.T.")
+            print(f"✗ {name}: your function raised {type(exc).__name__}: {exc}{advice}\n"
                   "  Using the reference solution so the rest of the notebook runs.")
             return reference
         hint = diagnose(got, expected, inputs, mistakes, rtol, atol)

@@ -1,0 +1,53 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+from matplotlib.figure import Figure
+
+import aecourse as ae
+
+
+def test_per_image_error_and_psnr():
+    x = torch.zeros(2, 4)
+    x_hat = torch.tensor([[0.5, 0.5, 0.5, 0.5], [0.1, 0, 0, 0]])
+    assert ae.per_image_error(x_hat, x).tolist() == pytest.approx([1.0, 0.01])
+    # MSE per pixel 0.25 -> PSNR = 10 log10(1 / 0.25)
+    assert float(ae.psnr(x_hat, x)[0]) == pytest.approx(10 * math.log10(4))
+    with pytest.raises(ValueError, match="shape"):
+        ae.per_image_error(torch.zeros(2, 3), torch.zeros(2, 4))
+
+
+def test_reconstruct_matches_forward_in_chunks():
+    model = ae.Autoencoder([784, 8])
+    x = torch.rand(25, 784)
+    assert torch.allclose(ae.reconstruct(model, x, batch_size=7), model(x))
+
+
+def test_linear_probe_separates_separable_codes_and_checks_input():
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(3), 50)
+    z = rng.normal(size=(150, 2)) * 0.1 + y[:, None]
+    assert ae.linear_probe(z[::2], y[::2], z[1::2], y[1::2]) == 1.0
+    with pytest.raises(ValueError, match="one label"):
+        ae.linear_probe(z, y[:10], z, y)
+    with pytest.raises(ValueError, match="NaN"):
+        ae.linear_probe(np.full((4, 2), np.nan), [0, 1, 0, 1], z[:4], y[:4])
+
+
+def test_plots_return_figures_without_showing():
+    d = ae.load_digits()
+    assert isinstance(ae.plot.image_grid(d.x_train[:12], ncols=5, titles=list(range(12))), Figure)
+    assert isinstance(ae.plot.image_grid(torch.randn(4, 784), scale="each"), Figure)
+    fig = ae.plot.reconstructions(d.x_test[:5], {"model": d.x_test[:5]}, shape=(8, 8))
+    assert len(fig.axes) == 10
+    h = ae.History(train_loss=[3.0, 2.0], val_loss=[3.5, 2.5], seconds=[1, 1], samples_per_s=[1, 1])
+    assert isinstance(ae.plot.loss_curves({"a": h}), Figure)
+    assert isinstance(ae.plot.code_scatter(torch.randn(20, 2), torch.arange(20) % 3), Figure)
+
+
+def test_plot_bad_input():
+    with pytest.raises(ValueError, match="shape=\\(height, width\\)"):
+        ae.plot.image_grid(torch.rand(2, 10))
+    with pytest.raises(ValueError, match="2-D codes"):
+        ae.plot.code_scatter(torch.rand(5, 3), torch.zeros(5))

@@ -1,0 +1,46 @@
+"""The project's own consistency: dependencies in two files, clean notebooks, the public API."""
+import json
+import re
+import tomllib
+from pathlib import Path
+
+import yaml
+
+import aecourse as ae
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# conda-forge names the PyPI package "torch" "pytorch"
+CONDA_TO_PYPI = {"pytorch": "torch"}
+
+
+def names(requirements):
+    return {re.split(r"[<>=!~ \[]", r.strip(), maxsplit=1)[0].lower() for r in requirements}
+
+
+def test_environment_yml_and_pyproject_name_the_same_runtime_dependencies():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pypi = names(project["dependencies"])
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    assert env["channels"] == ["conda-forge"]
+    conda = {CONDA_TO_PYPI.get(n, n) for n in names(d for d in env["dependencies"] if isinstance(d, str))}
+    pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    conda -= {"python", "pip"}
+    assert conda == pypi, f"only in environment.yml: {conda - pypi}; only in pyproject.toml: {pypi - conda}"
+    assert "-e ." in pip_section
+
+
+def test_notebooks_are_committed_without_outputs():
+    dirty = []
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        for cell in json.loads(path.read_text())["cells"]:
+            if cell["cell_type"] == "code" and (cell.get("outputs") or cell.get("execution_count") is not None):
+                dirty.append(path.name)
+                break
+    assert not dirty, f"notebooks with outputs (run `nbstripout notebooks/*.ipynb`): {dirty}"
+
+
+def test_public_names_of_the_design_are_exported():
+    for name in ["device", "seed_everything", "load_mnist", "load_digits", "load_fashion_mnist", "read_idx",
+                 "fit", "save", "load", "Autoencoder", "gaussian_kl", "claim", "budget"]:
+        assert hasattr(ae, name), name
