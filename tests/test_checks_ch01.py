@@ -1,0 +1,66 @@
+"""Chapter 01's exercise checks: right answers pass, typical wrong answers get their specific hint."""
+import pytest
+import torch
+
+import aecourse as ae
+
+
+def right_encode(x, W, b):
+    return torch.sigmoid(x @ W.T + b)
+
+
+def right_error(x_hat, x):
+    return ((x_hat - x) ** 2).sum(1).mean()
+
+
+def right_delta(x_hat, x):
+    return 2 * (x_hat - x) * x_hat * (1 - x_hat) / len(x)
+
+
+def missing(*args):
+    raise NotImplementedError("fill me in")
+
+
+def test_correct_answers_pass_and_are_returned(capsys):
+    assert ae.checks.encoder(right_encode) is right_encode
+    assert ae.checks.reconstruction_error(right_error) is right_error
+    assert ae.checks.output_delta(right_delta) is right_delta
+    out = capsys.readouterr().out
+    assert out.count("✓") == 3 and "✗" not in out
+
+
+@pytest.mark.parametrize(
+    "check, wrong, hint",
+    [
+        ("encoder", lambda x, W, b: torch.sigmoid(x @ W.T), "bias b is missing"),
+        ("encoder", lambda x, W, b: x @ W.T + b, "nonlinearity σ is missing"),
+        ("encoder", lambda x, W, b: torch.relu(x @ W.T + b), "not a ReLU"),
+        ("encoder", lambda x, W, b: torch.sigmoid(x @ W.T) + b, "bias belongs inside"),
+        ("encoder", lambda x, W, b: torch.sigmoid(x @ W + b), "is a weight transposed"),
+        ("encoder", lambda x, W, b: torch.sigmoid(x @ W.T + b)[:, :2], "wrong shape"),
+        ("reconstruction_error", lambda xh, x: ((xh - x) ** 2).mean(), "averaged over the pixels too"),
+        ("reconstruction_error", lambda xh, x: ((xh - x) ** 2).sum(), "summed over the images too"),
+        ("reconstruction_error", lambda xh, x: (xh - x).abs().sum(1).mean(), "square is missing"),
+        ("reconstruction_error", lambda xh, x: (xh - x).norm(dim=1).mean(), "drop the square root"),
+        ("reconstruction_error", lambda xh, x: 2 * ((xh - x) ** 2).sum(1).mean(), "factor of two"),
+        ("output_delta", lambda xh, x: 2 * (xh - x) / len(x), "derivative is missing"),
+        ("output_delta", lambda xh, x: 2 * (xh - x) * xh * (1 - xh), "1/n"),
+        ("output_delta", lambda xh, x: (xh - x) * xh * (1 - xh) / len(x), "factor 2"),
+        ("output_delta", lambda xh, x: 2 * (x - xh) * xh * (1 - xh) / len(x), "sign is flipped"),
+        ("output_delta", lambda xh, x: 2 * (xh - x) * x * (1 - x) / len(x), "not the target"),
+    ],
+)
+def test_wrong_answers_get_specific_hints_and_the_reference(capsys, check, wrong, hint):
+    returned = getattr(ae.checks, check)(wrong)
+    out = capsys.readouterr().out
+    assert "✗" in out and hint in out, out
+    assert "Traceback" not in out
+    assert returned is not wrong  # the rest of the notebook runs on the reference
+
+
+@pytest.mark.parametrize("check", ["encoder", "reconstruction_error", "output_delta"])
+def test_missing_answer_says_not_attempted(capsys, check):
+    returned = getattr(ae.checks, check)(missing)
+    out = capsys.readouterr().out
+    assert "not attempted yet" in out and "fill me in" in out
+    assert returned is not missing
