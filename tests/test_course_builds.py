@@ -1,0 +1,98 @@
+"""Issue 8's builds: student copies (solutions removed, still runnable) and the course website.
+
+Both execute every notebook in quick mode: the default-mode numbers are checked by the nbval run
+of notebooks/ itself; here we check that the builds work for every chapter.
+"""
+import importlib.util
+import os
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+def load_script(name):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def tags(cell):
+    return set(cell.get("metadata", {}).get("tags", []))
+
+
+def test_every_chapter_from_01_has_two_exercises_with_solution_and_check():
+    for path in NOTEBOOKS:
+        if path.name.startswith("00"):
+            continue
+        cells = nbformat.read(path, as_version=4).cells
+        stubs = [i for i, c in enumerate(cells) if "exercise" in tags(c)]
+        assert len(stubs) >= 2, f"{path.name} has {len(stubs)} exercises, needs at least two"
+        for i in stubs:
+            assert "NotImplementedError" in cells[i].source, f"{path.name}: exercise stub {i} must raise NotImplementedError"
+            solution = cells[i + 1]
+            assert "solution" in tags(solution), f"{path.name}: exercise {i} must be followed by its solution cell"
+            following = "".join(c.source for c in cells[i + 2:i + 5])
+            assert "ae.checks." in following, f"{path.name}: exercise {i} has no ae.checks call after it"
+
+
+def test_every_chapter_opens_with_objectives_and_closes_with_references():
+    for path in NOTEBOOKS:
+        cells = nbformat.read(path, as_version=4).cells
+        assert "Learning objectives" in cells[0].source and "Prerequisites" in cells[0].source, path.name
+        markdown = [c.source for c in cells if c.cell_type == "markdown"]
+        assert "Summary" in markdown[-1] or "Summary" in markdown[-2], path.name
+        assert "References" in "".join(markdown[-2:]), path.name
+
+
+@pytest.fixture(scope="module")
+def student_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("student")
+    load_script("student_copies").build(out)
+    return out
+
+
+def test_student_copies_drop_solutions_and_keep_stubs(student_dir):
+    for path in NOTEBOOKS:
+        original = nbformat.read(path, as_version=4)
+        copy = nbformat.read(student_dir / path.name, as_version=4)
+        assert not any("solution" in tags(c) for c in copy.cells), path.name
+        n_solutions = sum("solution" in tags(c) for c in original.cells)
+        assert len(copy.cells) == len(original.cells) - n_solutions
+        assert sum("exercise" in tags(c) for c in copy.cells) == sum("exercise" in tags(c) for c in original.cells)
+
+
+@pytest.mark.parametrize("name", [p.name for p in NOTEBOOKS])
+def test_student_copy_runs_past_every_exercise(student_dir, name, monkeypatch):
+    monkeypatch.setenv("AECOURSE_QUICK", "1")
+    notebook = nbformat.read(student_dir / name, as_version=4)
+    NotebookClient(notebook, timeout=600, kernel_name="python3",
+                   resources={"metadata": {"path": str(ROOT / "notebooks")}}).execute()  # raises on any cell error
+    n_exercises = sum("exercise" in tags(c) for c in notebook.cells)
+    printed = "".join(o.get("text", "") for c in notebook.cells if c.cell_type == "code" for o in c.outputs)
+    assert printed.count("not attempted yet") >= n_exercises, f"{name}: every unsolved exercise must be reported"
+    assert "Using the reference solution" in printed or n_exercises == 0
+
+
+def test_site_has_every_chapter_with_its_figures(tmp_path, monkeypatch):
+    site = load_script("build_site")
+    chapters = site.build(tmp_path, quick=True)
+    index = (tmp_path / "index.html").read_text()
+    assert len(chapters) == len(NOTEBOOKS)
+    for path, chapter in zip(NOTEBOOKS, chapters):
+        page = (tmp_path / f"{path.stem}.html").read_text()
+        figures = len(re.findall(r'<img[^>]+src="data:image/png;base64,', page))
+        code_figures = sum(
+            1 for c in nbformat.read(path, as_version=4).cells
+            if c.cell_type == "code" and re.search(r"ae\.plot\.|Figure\(", c.source)
+        )
+        assert figures >= 1 and figures >= min(code_figures, 3), f"{path.name}: {figures} figures in its page"
+        assert f'href="{path.stem}.html"' in index and "run time" in index
+        assert chapter["objectives"], f"{path.name}: no learning objectives found for the index"
