@@ -13,6 +13,27 @@ from matplotlib.figure import Figure
 __all__ = ["image_grid", "reconstructions", "loss_curves", "code_scatter"]
 
 
+def _show_figures_in_notebooks() -> None:
+    """Display a Figure returned as a cell's last value as a PNG image.
+
+    The course builds figures with ``Figure()`` rather than pyplot (no global state, no double
+    display), so nothing else tells IPython how to show one: without this a cell prints
+    ``<Figure size 600x350 with 1 Axes>``.
+    """
+    try:
+        from IPython import get_ipython
+        from IPython.core.pylabtools import print_figure
+    except ImportError:  # no IPython: scripts save figures with fig.savefig
+        return
+    shell = get_ipython()
+    if shell is not None:
+        png = shell.display_formatter.formatters["image/png"]
+        png.for_type(Figure, lambda fig: print_figure(fig, "png", bbox_inches="tight"))
+
+
+_show_figures_in_notebooks()
+
+
 def _numpy(a) -> np.ndarray:
     return a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else np.asarray(a)
 

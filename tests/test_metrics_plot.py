@@ -51,3 +51,18 @@ def test_plot_bad_input():
         ae.plot.image_grid(torch.rand(2, 10))
     with pytest.raises(ValueError, match="2-D codes"):
         ae.plot.code_scatter(torch.rand(5, 3), torch.zeros(5))
+
+
+def test_figures_display_as_png_in_ipython():
+    """A Figure returned as a cell's last value must render as an image, not as its text repr."""
+    import importlib
+
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    try:
+        importlib.reload(ae.plot)
+        data, _ = shell.display_formatter.format(ae.plot.image_grid(torch.rand(2, 784)))
+        assert data.get("image/png", b"")[:4] in (b"\x89PNG", "iVBO")
+    finally:
+        InteractiveShell.clear_instance()
