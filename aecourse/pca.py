@@ -71,7 +71,8 @@ class PCA:
         self.components_ = vh[:k].to(x.dtype)
         self.singular_values_ = s[:k].to(x.dtype)
         self.explained_variance_ = variance[:k].to(x.dtype)
-        self.explained_variance_ratio_ = (variance[:k] / total if total > 0 else torch.zeros_like(variance[:k])).to(x.dtype)
+        ratio = variance[:k] / total if total > 0 else torch.zeros_like(variance[:k])  # constant data: no variance
+        self.explained_variance_ratio_ = ratio.to(x.dtype)
         self.n_samples_, self.n_features_in_ = n, d
         return self
 

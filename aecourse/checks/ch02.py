@@ -22,7 +22,8 @@ def _orthonormal_rows(k: int, d: int, g: torch.Generator) -> torch.Tensor:
 def _data_with_a_mean(n: int, d: int, g: torch.Generator) -> torch.Tensor:
     """Correlated data far from the origin, so that forgetting to centre changes the answer."""
     mix = torch.randn(d, d, generator=g, dtype=torch.float64)
-    return torch.randn(n, d, generator=g, dtype=torch.float64) @ mix + 3 * torch.rand(d, generator=g, dtype=torch.float64)
+    offset = 3 * torch.rand(d, generator=g, dtype=torch.float64)
+    return torch.randn(n, d, generator=g, dtype=torch.float64) @ mix + offset
 
 
 # -- exercise 1: PCA reconstruction from the components and the mean ---------------------------------
@@ -87,7 +88,8 @@ def explained_variance_ratio(fn: Callable) -> Callable:
 
     mistakes = [
         Mistake("you forgot to centre x: the variance is measured around the mean, so use x − x.mean(0).", uncentred),
-        Mistake("the singular values are standard deviations (times √(n−1)); square them to get variances.", unsquared),
+        Mistake("the singular values are standard deviations (times √(n−1)); square them to get variances.",
+                unsquared),
         Mistake("divide by the total variance of all components, not only the top k (the ratios then sum to 1).",
                 top_k_total),
         Mistake("you took the smallest components: torch.linalg.svdvals returns singular values in descending "
