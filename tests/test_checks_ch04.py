@@ -5,6 +5,11 @@ import torch
 import aecourse as ae
 from aecourse.checks import ch04
 
+
+@pytest.fixture(autouse=True)
+def seeded():
+    torch.manual_seed(0)  # the learners below draw from the global generator
+
 # ---------------------------------------------------------------------------------------------
 # masking noise
 # ---------------------------------------------------------------------------------------------

@@ -82,23 +82,23 @@ def _corruption_check(name: str, learner: Callable, reference: Callable, corrupt
                         "a corrupted entry is replaced, not changed by a little, and the others stay exactly as they were.")
             return reference
         fraction = corrupted_value.double().mean().item()
+        if fraction == 0:
+            _fail(name, f"with p = {p} nothing was corrupted; set the chosen entries to {what}.")
+            return reference
+        columns = corrupted_value.double().mean(dim=0)
+        if bool(((columns == 0) | (columns == 1)).all()):
+            _fail(name, "the same pixels are corrupted in every image; draw a random number per entry "
+                        "(torch.rand(x.shape)), not one per pixel position shared by the whole batch.")
+            return reference
         if abs(fraction - p) <= _TOLERANCE:
             pass
         elif abs(fraction - (1 - p)) <= _TOLERANCE:
             _fail(name, f"with p = {p} you corrupted a fraction {fraction:.3f} = 1 − p of the entries; p is the "
                         "fraction to destroy, so corrupt where torch.rand(...) < p (not >= p).")
             return reference
-        elif fraction == 0:
-            _fail(name, f"with p = {p} nothing was corrupted; set the chosen entries to {what}.")
-            return reference
         else:
             _fail(name, f"with p = {p} you corrupted a fraction {fraction:.3f} of the entries instead of about {p}; "
                         "each entry should be corrupted independently with probability p.")
-            return reference
-        columns = corrupted_value.double().mean(dim=0)
-        if bool(((columns == 0) | (columns == 1)).all()):
-            _fail(name, "the same pixels are corrupted in every image; draw a random number per entry "
-                        "(torch.rand(x.shape)), not one per pixel position shared by the whole batch.")
             return reference
         if len(corrupted_values) == 2:
             high = (y == corrupted_values[1]).double().sum() / corrupted_value.double().sum()
