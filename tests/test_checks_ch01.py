@@ -64,3 +64,13 @@ def test_missing_answer_says_not_attempted(capsys, check):
     out = capsys.readouterr().out
     assert "not attempted yet" in out and "fill me in" in out
     assert returned is not missing
+
+
+def test_in_place_modification_of_an_input_is_reported(capsys):
+    def sneaky(x_hat, x):
+        x_hat -= x  # right value, but the caller's tensor is destroyed
+        return (x_hat ** 2).sum(1).mean()
+
+    returned = ae.checks.reconstruction_error(sneaky)
+    assert "modified its input 1 in place" in capsys.readouterr().out
+    assert returned is not sneaky

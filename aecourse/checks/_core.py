@@ -70,8 +70,9 @@ def check(name: str, learner: Callable, reference: Callable, make_inputs: Callab
     for trial in range(trials):
         inputs = make_inputs(generator)
         expected = reference(*inputs)
+        given = [a.clone() if isinstance(a, torch.Tensor) else a for a in inputs]
         try:
-            got = learner(*[a.clone() if isinstance(a, torch.Tensor) else a for a in inputs])
+            got = learner(*given)
         except NotImplementedError as exc:
             hint = str(exc) or "replace the `raise NotImplementedError` line with your code."
             print(f"✗ {name}: not attempted yet. Hint: {hint}\n  Using the reference solution so the rest of the notebook runs.")
@@ -84,7 +85,11 @@ def check(name: str, learner: Callable, reference: Callable, make_inputs: Callab
             print(f"✗ {name}: your function raised {type(exc).__name__}: {exc}{advice}\n"
                   "  Using the reference solution so the rest of the notebook runs.")
             return reference
+        changed = [i for i, (a, b) in enumerate(zip(given, inputs)) if isinstance(a, torch.Tensor) and not torch.equal(a, b)]
         hint = diagnose(got, expected, inputs, mistakes, rtol, atol)
+        if hint is None and changed:
+            hint = (f"your function modified its input {changed[0] + 1} in place; work on a copy "
+                    "(e.g. x.clone(), or operations that return new tensors).")
         if hint is not None:
             print(f"✗ {name} (test {trial + 1} of {trials}): {hint}\n"
                   "  Using the reference solution so the rest of the notebook runs.")
