@@ -253,10 +253,21 @@ def fit(
                     terms["loss"].backward()        # 3. backpropagate
                     return terms
 
-                terms = closure()
+                if needs_closure:
+                    # L-BFGS, CG: the optimiser evaluates the closure itself; log its first evaluation
+                    evaluations: list[dict[str, torch.Tensor]] = []
+
+                    def step_closure():
+                        evaluations.append(closure())
+                        return evaluations[-1]["loss"]
+
+                    opt.step(step_closure)
+                    terms = evaluations[0]
+                else:
+                    terms = closure()
                 value = terms["loss"].item()
                 if not math.isfinite(value):
-                    if not _all_finite(model):
+                    if needs_closure or not _all_finite(model):  # a closure step may have moved the weights
                         model.load_state_dict(last_finite)
                         where = f"those after epoch {epoch}" if epoch else "its initial weights"
                     else:
@@ -267,11 +278,8 @@ def fit(
                         f"(lr={lr if lr is not None else 'default'}) or check the data and the loss.",
                         history,
                     )
-                # 4. update the weights (L-BFGS and other closure optimizers re-evaluate the loss)
-                if needs_closure:
-                    opt.step(lambda: closure()["loss"])
-                else:
-                    opt.step()
+                if not needs_closure:
+                    opt.step()  # 4. update the weights
                 for name, term in terms.items():
                     sums[name] = sums.get(name, 0.0) + term.item() * len(xb)
             seconds = time.perf_counter() - start_time

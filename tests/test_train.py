@@ -178,3 +178,17 @@ def test_bad_arguments(kwargs, error, message):
 def test_model_must_be_a_module():
     with pytest.raises(TypeError, match="torch.nn.Module"):
         ae.fit(lambda x: x, torch.rand(4, 784))
+
+
+def test_closure_optimizers_evaluate_the_loss_only_as_often_as_they_ask(data, cpu):
+    calls = {"n": 0}
+
+    def loss(model, x_in, x):
+        calls["n"] += 1
+        return ae.squared_error(model(x_in), x)
+
+    model = ae.Autoencoder([784, 4], activation=None, out_activation=None)
+    opt = torch.optim.LBFGS(model.parameters(), max_iter=5, line_search_fn=None)
+    history = ae.fit(model, data[:50], epochs=1, batch_size=None, loss=loss, optimizer=opt, progress=False)
+    assert calls["n"] <= 6  # L-BFGS's own evaluations (at most max_iter + 1), no extra one from fit
+    assert history.train_loss[0] > 0
