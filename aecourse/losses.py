@@ -6,8 +6,12 @@ Every function names the equation it implements.
 """
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
+
+from .validate import check_probability, check_tensor
 
 __all__ = ["squared_error", "cross_entropy", "gaussian_kl"]
 
@@ -68,9 +72,7 @@ def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
 # Each returns a scalar tensor in the unit of the reconstruction loss (per image: summed over
 # units, averaged over images), already multiplied by its coefficient ``strength``.
 
-import math  # noqa: E402
 
-from .validate import check_probability, check_tensor  # noqa: E402
 
 __all__ += ["l1_activity", "kl_sparsity", "contractive_penalty", "weight_decay", "penalised_loss"]
 

@@ -54,11 +54,12 @@ def check_tensor(
         )
     if x.numel() == 0:
         raise ValueError(f"{name} is empty (shape {tuple(x.shape)}).")
-    if finite and not bool(torch.isfinite(x).all()):
-        bad = int((~torch.isfinite(x)).sum())
+    values = x.detach()
+    if finite and not bool(torch.isfinite(values).all()):
+        bad = int((~torch.isfinite(values)).sum())
         raise ValueError(f"{name} contains {bad} NaN or infinite values; clean or drop them first.")
     if unit_range:
-        lo, hi = float(x.min()), float(x.max())
+        lo, hi = float(values.min()), float(values.max())
         if lo < 0.0 or hi > 1.0:
             raise ValueError(
                 f"{name} must lie in [0, 1] but ranges over [{lo:.4g}, {hi:.4g}]; "
