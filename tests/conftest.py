@@ -1,6 +1,7 @@
 import os
 
 import pytest
+import torch
 
 os.environ.setdefault("TQDM_DISABLE", "1")  # no progress bars in unit-test output
 
@@ -9,3 +10,13 @@ os.environ.setdefault("TQDM_DISABLE", "1")  # no progress bars in unit-test outp
 def cpu(monkeypatch):
     """Force the course onto the CPU for tests that compare bitwise results."""
     monkeypatch.setenv("AECOURSE_DEVICE", "cpu")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def one_thread():
+    """Unit tests use small tensors: one thread avoids OpenMP overhead, and on a shared two-core
+    machine two threads per process can run 10-100x slower than one (benchmarks/README.md)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -14,16 +14,6 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    # on a shared two-core machine, two OpenMP threads per process can run 10-100× slower than one
-    # (measured while writing this: see benchmarks/README.md); the smoke test needs no parallelism
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def bench():
     spec = importlib.util.spec_from_file_location("aecourse_benchmarks_run", ROOT / "benchmarks" / "run.py")

@@ -6,14 +6,6 @@ from torch import nn
 import aecourse as ae
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def data():
     g = torch.Generator().manual_seed(0)
