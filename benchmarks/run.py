@@ -529,12 +529,16 @@ def section_pca(report: Report, scale: Scale, dev) -> None:
 # section: denormal — cost and census of subnormal floats, before and after flushing
 # ----------------------------------------------------------------------------------------------
 
-TINY32 = 1.1754943508222875e-38   # smallest normal float32
 
 
 def count_subnormal(t) -> int:
-    a = t.detach().abs()
-    return int(((a > 0) & (a < TINY32)).sum())
+    """Subnormal float32 values in ``t``, read from the bits: a float comparison would see none
+    while flushing is on (denormals-are-zero), as it is after ``import aecourse``."""
+    import torch
+
+    bits = t.detach().to(torch.float32).contiguous().view(torch.int32)
+    exponent, mantissa = (bits >> 23) & 0xFF, bits & 0x7FFFFF
+    return int(((exponent == 0) & (mantissa != 0)).sum())
 
 
 def _op_cost(n: int) -> list:
