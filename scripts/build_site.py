@@ -27,7 +27,14 @@ def objectives(notebook: nbformat.NotebookNode) -> tuple[str, list[str]]:
     """The chapter's title and its numbered learning objectives, from the first markdown cell."""
     first = next(c.source for c in notebook.cells if c.cell_type == "markdown")
     title = re.sub(r"^#\s*", "", first.strip().splitlines()[0])
-    items = re.findall(r"^\s*\d+\.\s+(.+)$", first.split("Learning objectives", 1)[-1], flags=re.M)
+    section = first.split("Learning objectives", 1)[-1].split("**Prerequisites", 1)[0]
+    items: list[str] = []
+    for line in section.splitlines():
+        item = re.match(r"^\s*(?:\d+\.|[-*])\s+(.+)$", line)
+        if item:
+            items.append(item.group(1).strip())
+        elif items and line.startswith("  ") and line.strip():  # a continuation line
+            items[-1] += " " + line.strip()
     return title, items
 
 
