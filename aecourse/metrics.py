@@ -6,16 +6,26 @@ import torch
 
 from .validate import check_tensor
 
-__all__ = ["per_image_error", "psnr", "linear_probe", "reconstruct"]
+__all__ = ["per_image_error", "psnr", "linear_probe", "reconstruct", "encode"]
 
 
 @torch.no_grad()
-def reconstruct(model: torch.nn.Module, x: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
-    """``model(x)`` in evaluation mode, in chunks, on the model's device; returned on ``x``'s device."""
+def _in_chunks(fn, model: torch.nn.Module, x: torch.Tensor, batch_size: int) -> torch.Tensor:
+    """``fn`` applied to ``x`` in chunks, in evaluation mode, on the model's device; result on ``x``'s device."""
     x = check_tensor(x, "x")
     dev = next(model.parameters()).device
     model.eval()
-    return torch.cat([model(x[i:i + batch_size].to(dev)).to(x.device) for i in range(0, len(x), batch_size)])
+    return torch.cat([fn(x[i:i + batch_size].to(dev)).to(x.device) for i in range(0, len(x), batch_size)])
+
+
+def reconstruct(model: torch.nn.Module, x: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
+    """``model(x)``: the reconstructions x', computed without gradients in chunks of ``batch_size``."""
+    return _in_chunks(model, model, x, batch_size)
+
+
+def encode(model: torch.nn.Module, x: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
+    """``model.encode(x)``: the codes z, computed without gradients in chunks of ``batch_size``."""
+    return _in_chunks(model.encode, model, x, batch_size)
 
 
 def per_image_error(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
+from .metrics import encode
 from .models import Autoencoder
 from .train import History, fit
 from .validate import check_positive_int, check_tensor
@@ -101,15 +102,8 @@ class StackedAutoencoder:
                           desc=f"layer {i + 1} of {n_layers} ({n_in} -> {n_out})")
             self.layers_.append(layer)
             self.histories_.append(history)
-            codes = self._encode(layer, codes)  # clean codes: each layer corrupts its own input
+            codes = encode(layer, codes)  # clean codes: each layer corrupts its own input
         return self
-
-    @staticmethod
-    @torch.no_grad()
-    def _encode(layer: Autoencoder, x: torch.Tensor) -> torch.Tensor:
-        layer.eval()
-        dev = next(layer.parameters()).device
-        return layer.encode(x.to(dev))
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "layers_"):
@@ -127,7 +121,7 @@ class StackedAutoencoder:
             raise ValueError(f"depth {depth} is deeper than the stack's {len(self.layers_)} layers.")
         z = x
         for layer in self.layers_[:depth]:
-            z = self._encode(layer, z)
+            z = encode(layer, z)
         return z.to(x.device)
 
     def encoder(self) -> nn.Sequential:

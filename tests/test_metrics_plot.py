@@ -66,3 +66,10 @@ def test_figures_display_as_png_in_ipython():
         assert data.get("image/png", b"")[:4] in (b"\x89PNG", "iVBO")
     finally:
         InteractiveShell.clear_instance()
+
+
+def test_encode_in_chunks_matches_the_model():
+    model = ae.Autoencoder([784, 16, 3], code_activation=None)
+    x = torch.rand(25, 784)
+    with torch.no_grad():
+        assert torch.allclose(ae.encode(model, x, batch_size=7), model.encode(x))
