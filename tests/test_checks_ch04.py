@@ -1,6 +1,7 @@
 """Chapter 04's exercise checks: every typical wrong answer gets its hint, and the reference is returned."""
 import pytest
 import torch
+import torch.nn.functional as F
 
 import aecourse as ae
 from aecourse.checks import ch04
@@ -158,27 +159,39 @@ def test_salt_and_pepper_check_gives_the_hint_and_the_reference(capsys, wrong, h
 
 
 def loss_right(model, x_tilde, x):
-    return ((model(x_tilde) - x) ** 2).sum(dim=1).mean()
+    return F.binary_cross_entropy(model(x_tilde), x, reduction="none").sum(dim=1).mean()
+
+
+def loss_by_hand(model, x_tilde, x):
+    x_prime = model(x_tilde)
+    return -(x * torch.log(x_prime) + (1 - x) * torch.log(1 - x_prime)).sum(dim=1).mean()
 
 
 def loss_missing(model, x_tilde, x):
     raise NotImplementedError("compare model(x_tilde) with the clean x")
 
 
+def _bce(x_prime, x, reduction="none"):
+    return F.binary_cross_entropy(x_prime, x, reduction=reduction)
+
+
 DENOISING_CASES = [
     (loss_missing, "not attempted yet. Hint: compare model(x_tilde) with the clean x"),
-    (lambda m, xt, x: ((m(xt) - xt) ** 2).sum(dim=1).mean(), "compared the reconstruction with the corrupted input"),
-    (lambda m, xt, x: ((m(x) - x) ** 2).sum(dim=1).mean(), "must be fed the corrupted x̃"),
-    (lambda m, xt, x: ((m(xt) - x) ** 2).mean(), "you averaged over pixels too"),
-    (lambda m, xt, x: ((m(xt) - x) ** 2).sum(), "you summed over the images too"),
-    (lambda m, xt, x: (m(xt) - x).norm(dim=1).mean(), "the norm, not its square"),
-    (lambda m, xt, x: ((m(xt) - x) ** 2).sum(dim=1).mean().detach() + 1.0, "largest difference"),
+    (lambda m, xt, x: _bce(m(xt), xt).sum(dim=1).mean(), "compared the reconstruction with the corrupted input"),
+    (lambda m, xt, x: _bce(m(x), x).sum(dim=1).mean(), "must be fed the corrupted x̃"),
+    (lambda m, xt, x: _bce(x, m(xt)).sum(dim=1).mean(), "swapped the two arguments"),
+    (lambda m, xt, x: _bce(m(xt), x, reduction="mean"), "you averaged over pixels too"),
+    (lambda m, xt, x: _bce(m(xt), x, reduction="sum"), "you summed over the images too"),
+    (lambda m, xt, x: ((m(xt) - x) ** 2).sum(dim=1).mean(), "you wrote the squared error"),
+    (lambda m, xt, x: -_bce(m(xt), x).sum(dim=1).mean(), "lost the minus sign"),
+    (lambda m, xt, x: _bce(m(xt), x).sum(dim=1).mean().detach() + 1.0, "largest difference"),
     (lambda m, xt, x: "loss", "returned a str"),
 ]
 
 
-def test_denoising_loss_check_accepts_a_right_answer(capsys):
-    assert ae.checks.denoising_loss(loss_right) is loss_right
+@pytest.mark.parametrize("right", [loss_right, loss_by_hand])
+def test_denoising_loss_check_accepts_a_right_answer(capsys, right):
+    assert ae.checks.denoising_loss(right) is right
     assert "✓ denoising_loss" in capsys.readouterr().out
 
 

@@ -4,17 +4,19 @@ A corruption is random, so it cannot be compared with the reference value by val
 the learner's function on large tensors and tests what must hold for any draw: the input is left
 untouched, the output keeps shape and dtype, every entry is either the clean value or a corrupted
 one, the corrupted fraction is close to p (not 1 − p), and every call draws fresh noise.
-The denoising loss is deterministic and is checked value by value with ``_core.check``.
+The denoising loss (the cross-entropy between the clean x and the reconstruction of x̃) is
+deterministic and is checked value by value with ``_core.check``.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
 
 import torch
+import torch.nn.functional as F
 
 from ..corrupt import masking_noise as _masking_reference
 from ..corrupt import salt_and_pepper as _salt_and_pepper_reference
-from ..losses import squared_error
+from ..losses import cross_entropy, squared_error
 from ..models import Autoencoder
 from ._core import Mistake, check
 
@@ -140,7 +142,11 @@ def salt_and_pepper(learner: Callable) -> Callable:
 
 
 def _denoising_loss_reference(model, x_tilde, x):
-    return squared_error(model(x_tilde), x)
+    return cross_entropy(model(x_tilde), x)
+
+
+def _bce(x_prime, x, reduction="none"):
+    return F.binary_cross_entropy(x_prime, x, reduction=reduction)
 
 
 def _tiny_model(generator: torch.Generator) -> Autoencoder:
@@ -160,20 +166,28 @@ def _denoising_inputs(generator: torch.Generator):
 _DENOISING_MISTAKES = [
     Mistake("you compared the reconstruction with the corrupted input x̃; a denoising autoencoder is "
             "scored against the clean x: L(x, ψ(φ(x̃))).",
-            lambda model, x_tilde, x: squared_error(model(x_tilde), x_tilde)),
+            lambda model, x_tilde, x: _bce(model(x_tilde), x_tilde).sum(dim=1).mean()),
     Mistake("you reconstructed the clean x; the model must be fed the corrupted x̃ (otherwise it is a plain "
             "autoencoder).",
-            lambda model, x_tilde, x: squared_error(model(x), x)),
-    Mistake("you averaged over pixels too; the course's loss sums the squared error over the pixels of an image "
-            "and averages over images: ((x' - x) ** 2).sum(dim=1).mean().",
-            lambda model, x_tilde, x: (model(x_tilde) - x).pow(2).mean()),
-    Mistake("you summed over the images too; average the per-image error over the batch: .sum(dim=1).mean().",
-            lambda model, x_tilde, x: (model(x_tilde) - x).pow(2).sum()),
-    Mistake("you took the norm, not its square: use ((x' - x) ** 2).sum(dim=1), without a square root.",
-            lambda model, x_tilde, x: (model(x_tilde) - x).norm(dim=1).mean()),
+            lambda model, x_tilde, x: _bce(model(x), x).sum(dim=1).mean()),
+    Mistake("you swapped the two arguments: the reconstruction x' comes first and the clean target x second, "
+            "binary_cross_entropy(x_prime, x), i.e. −Σ [x log x' + (1 − x) log(1 − x')].",
+            lambda model, x_tilde, x: _bce(x, model(x_tilde)).sum(dim=1).mean()),
+    Mistake("you averaged over pixels too (the default reduction='mean' does that); the course's loss sums over "
+            "the pixels of an image and averages over images: reduction='none', then .sum(dim=1).mean().",
+            lambda model, x_tilde, x: _bce(model(x_tilde), x, reduction="mean")),
+    Mistake("you summed over the images too; average the per-image cross-entropy over the batch: "
+            ".sum(dim=1).mean().",
+            lambda model, x_tilde, x: _bce(model(x_tilde), x, reduction="sum")),
+    Mistake("you wrote the squared error; this chapter trains with the cross-entropy −Σ [x log x' + (1 − x) "
+            "log(1 − x')], as Vincent et al. do for pixel intensities in [0, 1].",
+            lambda model, x_tilde, x: squared_error(model(x_tilde), x)),
+    Mistake("you lost the minus sign: the cross-entropy is −Σ [x log x' + (1 − x) log(1 − x')], a positive "
+            "number to minimise.",
+            lambda model, x_tilde, x: -_bce(model(x_tilde), x).sum(dim=1).mean()),
 ]
 
 
 def denoising_loss(learner: Callable) -> Callable:
-    """Check ``denoising_loss(model, x_tilde, x)`` = mean over images of ‖x − ψ(φ(x̃))‖²."""
+    """Check ``denoising_loss(model, x_tilde, x)`` = mean over images of the cross-entropy H(x, ψ(φ(x̃)))."""
     return check("denoising_loss", learner, _denoising_loss_reference, _denoising_inputs, _DENOISING_MISTAKES)
