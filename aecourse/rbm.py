@@ -166,12 +166,12 @@ class RBM:
     # -- the conditionals -----------------------------------------------------------------
     def hidden_probs(self, v: torch.Tensor) -> torch.Tensor:
         """E[h | v]: σ(c + vW) for binary units, c + vW for Gaussian ones; shape (batch, n_hidden)."""
-        a = v @ self.weight_ + self.hidden_bias_
-        return torch.sigmoid(a) if self.hidden == "binary" else a
+        a = torch.addmm(self.hidden_bias_, v, self.weight_)        # c + vW in one kernel
+        return a.sigmoid_() if self.hidden == "binary" else a
 
     def visible_probs(self, h: torch.Tensor) -> torch.Tensor:
         """p(v = 1 | h) = σ(b + hWᵀ), shape (batch, n_visible)."""
-        return torch.sigmoid(h @ self.weight_.T + self.visible_bias_)
+        return torch.addmm(self.visible_bias_, h, self.weight_.T).sigmoid_()
 
     def sample_hidden(self, v: torch.Tensor) -> torch.Tensor:
         """A sample of h given v: Bernoulli for binary units, mean + N(0, 1) noise for Gaussian ones."""
@@ -267,19 +267,13 @@ class RBM:
                         v_prob = self.visible_probs(self.sample_hidden(v))
                         if step == 0 and not self.persistent:  # rbm.m's error: data vs. its reconstruction
                             error += float((v0 - v_prob).pow(2).sum())
-                        v = (torch.rand(v_prob.shape, generator=self._gen, device=dev) < v_prob).float()
+                        if step < self.k - 1 or self.persistent:  # CD-k's last sample is never used
+                            v = (torch.rand(v_prob.shape, generator=self._gen, device=dev) < v_prob).float()
                     if self.persistent:  # the chains are elsewhere: measure a separate reconstruction
                         error += float((v0 - self.visible_probs(self.sample_hidden(v0))).pow(2).sum())
-                    if self.persistent:
                         chain = v
                     h1 = self.hidden_probs(v_prob)
-                    # the update, with momentum and weight cost as in rbm.m
-                    d_w, d_b, d_c = contrastive_divergence(v0, h0, v_prob, h1)
-                    d_w = d_w - self.weight_cost * self.weight_
-                    for vel, param, grad in zip(velocity, (self.weight_, self.visible_bias_, self.hidden_bias_),
-                                                (d_w, d_b, d_c)):
-                        vel.mul_(momentum).add_(grad, alpha=lr)
-                        param.add_(vel)
+                    self._update(velocity, v0, h0, v_prob, h1, momentum, lr)
                 if not bool(torch.isfinite(self.weight_).all()):
                     raise FloatingPointError(
                         f"the RBM's weights became NaN or infinite in epoch {epoch + 1}; "
@@ -294,6 +288,24 @@ class RBM:
         finally:
             bar.close()
         return self
+
+    def _update(self, velocity, v0, h0, v1, h1, momentum: float, lr: float) -> None:
+        """One momentum step of rbm.m: velocity ← momentum·velocity + lr·(ΔW − weight_cost·W), W ← W + velocity.
+
+        ΔW, Δb, Δc are :func:`contrastive_divergence`'s, computed in place: the two outer products
+        ⟨v hᵀ⟩_data − ⟨v hᵀ⟩_model are one matrix product [v0; v1]ᵀ [h0; −h1] accumulated straight into
+        the velocity (with the momentum as its β), so no temporary of W's size is made.
+        """
+        n = v0.shape[0]
+        v_weight, v_visible, v_hidden = velocity
+        v_weight.addmm_(torch.cat([v0, v1]).T, torch.cat([h0, h1.neg()]), beta=momentum, alpha=lr / n)
+        if self.weight_cost:
+            v_weight.add_(self.weight_, alpha=-lr * self.weight_cost)
+        self.weight_.add_(v_weight)
+        v_visible.mul_(momentum).add_(v0.mean(dim=0) - v1.mean(dim=0), alpha=lr)
+        self.visible_bias_.add_(v_visible)
+        v_hidden.mul_(momentum).add_(h0.mean(dim=0) - h1.mean(dim=0), alpha=lr)
+        self.hidden_bias_.add_(v_hidden)
 
     def _ensure_generator(self, dev=None) -> None:
         """The RBM's own generator when ``random_state`` is set (None: torch's global generator)."""

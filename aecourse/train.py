@@ -97,7 +97,7 @@ def _make_optimizer(optimizer, params, lr, weight_decay) -> torch.optim.Optimize
                              "a torch.optim.Optimizer, or a function params -> optimizer.")
         lr = _DEFAULT_LR[name] if lr is None else lr
         if name == "adam":
-            return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+            return _adam(params, lr, weight_decay)
         if name == "sgd":
             return torch.optim.SGD(params, lr=lr, weight_decay=weight_decay)
         if weight_decay:
@@ -106,6 +106,20 @@ def _make_optimizer(optimizer, params, lr, weight_decay) -> torch.optim.Optimize
     if callable(optimizer):
         return optimizer(params)
     raise TypeError(f"optimizer must be a name, a torch.optim.Optimizer or a callable, got {type(optimizer).__name__}.")
+
+
+def _adam(params, lr: float, weight_decay: float) -> torch.optim.Adam:
+    """Adam, fused into one kernel per parameter where the device has one (CPU and CUDA do).
+
+    The same update as ``torch.optim.Adam``'s default; on the CPU its default is the slow
+    one-tensor-at-a-time path, which costs as much as the forward and backward passes of a
+    784-1000-500-250-30 autoencoder at batch 100 (benchmarks/RESULTS.md, section fit).
+    """
+    params = list(params)
+    try:
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, fused=True)
+    except RuntimeError:  # a device or dtype without fused kernels
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
 
 
 def _snapshot(model: nn.Module) -> dict[str, torch.Tensor]:
@@ -281,7 +295,8 @@ def fit(
                 if not needs_closure:
                     opt.step()  # 4. update the weights
                 for name, term in terms.items():
-                    sums[name] = sums.get(name, 0.0) + term.item() * len(xb)
+                    term_value = value if name == "loss" else term.item()
+                    sums[name] = sums.get(name, 0.0) + term_value * len(xb)
             seconds = time.perf_counter() - start_time
 
             history.seconds.append(seconds)

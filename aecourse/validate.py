@@ -55,7 +55,9 @@ def check_tensor(
     if x.numel() == 0:
         raise ValueError(f"{name} is empty (shape {tuple(x.shape)}).")
     values = x.detach()
-    if finite and not bool(torch.isfinite(values).all()):
+    # a sum is finite only if every term is (NaN and ±inf propagate): one fast pass over the data, and
+    # the exact, slower test only when the sum is not finite (which a sum that overflows can also cause)
+    if finite and not bool(torch.isfinite(values.sum())) and not bool(torch.isfinite(values).all()):
         bad = int((~torch.isfinite(values)).sum())
         raise ValueError(f"{name} contains {bad} NaN or infinite values; clean or drop them first.")
     if unit_range:

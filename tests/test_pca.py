@@ -140,3 +140,12 @@ def test_principal_angles_bad_inputs():
     bad[0, 0] = float("nan")
     with pytest.raises(ValueError, match="NaN"):
         ae.principal_angles(bad, a)
+
+
+def test_scatter_matrix_equals_the_centred_product(digits):
+    from aecourse.pca import _scatter
+    x64 = digits.double()
+    mean = x64.mean(dim=0)
+    centred = (x64 - mean).T @ (x64 - mean)
+    upper = torch.triu(_scatter(x64, mean))   # BLAS's dsyrk fills the upper triangle only
+    assert torch.allclose(upper, torch.triu(centred), rtol=1e-10, atol=1e-8)

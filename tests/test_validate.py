@@ -42,3 +42,14 @@ def test_probability_and_integer_checks():
         check_positive_int(0, "k")
     with pytest.raises(TypeError):
         check_positive_int(2.0, "k")
+
+
+def test_finite_check_is_not_fooled_by_a_sum_that_overflows():
+    big = torch.full((10, 3), 3e38)                      # finite, but its float32 sum is inf
+    assert torch.isinf(big.sum())
+    assert check_tensor(big) is big
+    for bad in (float("nan"), float("inf"), -float("inf")):
+        x = big.clone()
+        x[4, 1] = bad
+        with pytest.raises(ValueError, match="1 NaN or infinite"):
+            check_tensor(x)
