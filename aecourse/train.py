@@ -272,8 +272,10 @@ def fit(
                     evaluations: list[dict[str, torch.Tensor]] = []
 
                     def step_closure():
-                        evaluations.append(closure())
-                        return evaluations[-1]["loss"]
+                        terms = closure()
+                        if not evaluations:  # keep only the first, detached from its graph
+                            evaluations.append({name: term.detach() for name, term in terms.items()})
+                        return terms["loss"]
 
                     opt.step(step_closure)
                     terms = evaluations[0]

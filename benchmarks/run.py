@@ -360,6 +360,43 @@ def cd1_bare(x, n_hidden, epochs, batch, dev, lr=0.1, seed=0) -> float:
     return epochs * n / (time.perf_counter() - t0)
 
 
+def gemm_only_rate(shapes, batch, dev, reps: int = 15) -> float:
+    """samples/s of the matrix products alone of one training step, at the step's own shapes.
+
+    ``shapes`` lists (m, k, n) products per batch (m×k times k×n). The fraction of the ceiling this
+    reaches is what small products allow on this machine: the attainable limit for a loop at ``batch``.
+    """
+    import torch
+    mats = [(torch.randn(m, k, device=dev), torch.randn(k, n, device=dev)) for m, k, n in shapes]
+    times = []
+    for i in range(reps + 2):
+        _sync(dev)
+        t0 = time.perf_counter()
+        for a, b in mats:
+            a @ b
+        _sync(dev)
+        if i >= 2:
+            times.append(time.perf_counter() - t0)
+    return batch / _median(times)
+
+
+def ae_step_gemms(sizes, batch) -> list:
+    """The products ae_step_flops counts: per layer of encoder and decoder, forward, grad of the input, grad
+    of the weights."""
+    layers = list(zip(sizes[:-1], sizes[1:]))
+    layers += [(b, a) for a, b in reversed(layers)]
+    out = []
+    for fan_in, fan_out in layers:
+        out += [(batch, fan_in, fan_out), (batch, fan_out, fan_in), (fan_out, batch, fan_in)]
+    return out
+
+
+def rbm_cd1_gemms(n_visible, n_hidden, batch) -> list:
+    """CD-1's products: v→h, h→v′, v′→h′ and the two outer products (as one of inner size 2·batch)."""
+    return [(batch, n_visible, n_hidden), (batch, n_hidden, n_visible), (batch, n_visible, n_hidden),
+            (n_visible, 2 * batch, n_hidden)]
+
+
 def _ae_rbm_class():
     import aecourse as ae
     return getattr(ae, "RBM", None)
@@ -416,7 +453,14 @@ def section_flops(report: Report, scale: Scale, dev) -> None:
         }
         if have_rbm:
             variants["ae.RBM"] = lambda: ae_rbm_fit(x, scale.rbm_hidden, ep, batch, dev)
-        res = _interleave(variants, max(1, scale.rounds // 2))
+        for fn in variants.values():   # warm-up: first calls pay for allocation and kernel selection
+            fn()
+        res = _interleave(variants, max(2, scale.rounds // 2))
+        for what, flops, shapes in ((f"{name} step", f_ae, ae_step_gemms(scale.deep, batch)),
+                                    ("RBM CD-1", f_rbm, rbm_cd1_gemms(x.shape[1], scale.rbm_hidden, batch))):
+            frac = gemm_only_rate(shapes, batch, dev) * flops / ceiling
+            report.add("flops", f"{what}: its matrix products alone at batch {batch} (the attainable limit): "
+                                "fraction of the matmul ceiling", f"{frac:.0%}")
         for k, v in res.items():
             flops = f_rbm if "RBM" in k or "CD-1" in k else f_ae
             frac = _median(v) * flops / ceiling
