@@ -69,7 +69,10 @@ def test_figures_display_as_png_in_ipython():
 
 
 def test_encode_in_chunks_matches_the_model():
+    torch.manual_seed(0)
     model = ae.Autoencoder([784, 16, 3], code_activation=None)
     x = torch.rand(25, 784)
     with torch.no_grad():
-        assert torch.allclose(ae.encode(model, x, batch_size=7), model.encode(x))
+        # chunks of 7 rows take other matmul kernels than 25 rows: equal up to float32 rounding (~1e-7),
+        # which allclose's default atol=1e-8 rejects for codes near 0 on some draws
+        torch.testing.assert_close(ae.encode(model, x, batch_size=7), model.encode(x))
