@@ -10,22 +10,34 @@ __all__ = ["per_image_error", "psnr", "linear_probe", "reconstruct", "encode"]
 
 
 @torch.no_grad()
-def _in_chunks(fn, model: torch.nn.Module, x: torch.Tensor, batch_size: int) -> torch.Tensor:
+def _in_chunks(fn, model: torch.nn.Module, x: torch.Tensor, batch_size: int, what: str) -> torch.Tensor:
     """``fn`` applied to ``x`` in chunks, in evaluation mode, on the model's device; result on ``x``'s device."""
     x = check_tensor(x, "x")
     dev = next(model.parameters()).device
     model.eval()
-    return torch.cat([fn(x[i:i + batch_size].to(dev)).to(x.device) for i in range(0, len(x), batch_size)])
+    parts = []
+    for i in range(0, len(x), batch_size):
+        out = fn(x[i:i + batch_size].to(dev))
+        if not isinstance(out, torch.Tensor):
+            raise TypeError(f"{what} returned a {type(out).__name__}, not one tensor; give {type(model).__name__} a "
+                            "method that returns the tensor you want (as ae.VAE's reconstruct(x) does).")
+        parts.append(out.to(x.device))
+    return torch.cat(parts)
 
 
 def reconstruct(model: torch.nn.Module, x: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
-    """``model(x)``: the reconstructions x', computed without gradients in chunks of ``batch_size``."""
-    return _in_chunks(model, model, x, batch_size)
+    """The reconstructions x', computed without gradients in chunks of ``batch_size``.
+
+    ``model.reconstruct(x)`` where the model defines one (a VAE: σ(decode(μ))), else ``model(x)``.
+    """
+    if hasattr(model, "reconstruct"):
+        return _in_chunks(model.reconstruct, model, x, batch_size, f"{type(model).__name__}.reconstruct(x)")
+    return _in_chunks(model, model, x, batch_size, f"{type(model).__name__}(x)")
 
 
 def encode(model: torch.nn.Module, x: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
     """``model.encode(x)``: the codes z, computed without gradients in chunks of ``batch_size``."""
-    return _in_chunks(model.encode, model, x, batch_size)
+    return _in_chunks(model.encode, model, x, batch_size, f"{type(model).__name__}.encode(x)")
 
 
 def per_image_error(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:

@@ -120,6 +120,13 @@ class VAE(CourseModel):
         mu, logvar = self.encode(x)
         return self.decode(self.reparameterize(mu, logvar)), mu, logvar
 
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        """The deterministic reconstruction σ(decode(μ(x))): pixel probabilities, shape (batch, n_input).
+
+        What :func:`aecourse.reconstruct` returns for a VAE (``vae(x)`` itself is a sampled tuple).
+        """
+        return torch.sigmoid(self.decode(self.encode(x)[0]))
+
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """Decode ``n`` codes drawn from the prior N(0, I): pixel probabilities, shape (n, n_input)."""

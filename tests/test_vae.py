@@ -242,3 +242,15 @@ def test_negative_elbo_with_partial_beta_in_fit(mnist):
     h = ae.fit(model, mnist.x_train[:300], epochs=1, loss=functools.partial(ae.negative_elbo, beta=4.0),
                progress=False, device="cpu")
     assert h.terms["loss"][0] == pytest.approx(h.terms["recon"][0] + 4.0 * h.terms["kl"][0], rel=1e-6)
+
+
+def test_reconstruct_and_encode_of_a_vae(trained, mnist):
+    trained, _ = trained
+    x = mnist.x_test[:30]
+    with torch.no_grad():
+        expected = torch.sigmoid(trained.decode(trained.encode(x)[0]))
+    x_prime = ae.reconstruct(trained, x, batch_size=7)          # deterministic: the decoded posterior mean
+    torch.testing.assert_close(x_prime, expected)
+    assert x_prime.shape == x.shape and 0 <= float(x_prime.min()) and float(x_prime.max()) <= 1
+    with pytest.raises(TypeError, match=r"VAE.encode\(x\) returned a tuple, not one tensor"):
+        ae.encode(trained, x)
