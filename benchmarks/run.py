@@ -455,18 +455,18 @@ def section_flops(report: Report, scale: Scale, dev) -> None:
         # the ceiling and the products alone are measured between the variants, in every round: on a
         # shared machine the rate drifts, and a ceiling measured once, at a slow moment, inflates every
         # fraction. The fastest ceiling seen is used (noise only ever slows a measurement down).
-        variants["ceiling"] = lambda: matmul_rate(scale.matmul_n, 3, dev)[0] * 1e9 / f_ae   # as "samples/s"
+        variants["ceiling"] = lambda: matmul_rate(scale.matmul_n, 3, dev)[0]   # GFLOP/s
         variants["products alone, step"] = lambda: gemm_only_rate(ae_step_gemms(scale.deep, batch), batch, dev)
         variants["products alone, CD-1"] = lambda: gemm_only_rate(
             rbm_cd1_gemms(x.shape[1], scale.rbm_hidden, batch), batch, dev)
         for fn in variants.values():   # warm-up: first calls pay for allocation and kernel selection
             fn()
         res = _interleave(variants, max(2, scale.rounds // 2))
-        ceiling_runs = [r * f_ae for r in res.pop("ceiling")]
-        ceiling = max(ceiling_runs + [report.matmul_gflops * 1e9])
+        ceiling_runs = res.pop("ceiling")                                      # GFLOP/s
+        ceiling = max(ceiling_runs + [report.matmul_gflops]) * 1e9             # FLOP/s
         report.add("flops", f"batch {batch}: ceiling used (fastest of the section's start and "
                             f"{len(ceiling_runs)} measurements between the variants)",
-                   f"{ceiling / 1e9:,.1f} GFLOP/s (between variants: {_spread([c / 1e9 for c in ceiling_runs])})")
+                   f"{ceiling / 1e9:,.1f} GFLOP/s (between variants: {_spread(ceiling_runs)})")
         for what, flops, key in ((f"{name} step", f_ae, "products alone, step"),
                                  ("RBM CD-1", f_rbm, "products alone, CD-1")):
             frac = _median(res.pop(key)) * flops / ceiling

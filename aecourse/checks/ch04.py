@@ -145,10 +145,6 @@ def _denoising_loss_reference(model, x_tilde, x):
     return cross_entropy(model(x_tilde), x)
 
 
-def _bce(x_prime, x, reduction="none"):
-    return F.binary_cross_entropy(x_prime, x, reduction=reduction)
-
-
 def _tiny_model(generator: torch.Generator) -> Autoencoder:
     model = Autoencoder([20, 6])
     with torch.no_grad():
@@ -166,25 +162,25 @@ def _denoising_inputs(generator: torch.Generator):
 _DENOISING_MISTAKES = [
     Mistake("you compared the reconstruction with the corrupted input x̃; a denoising autoencoder is "
             "scored against the clean x: L(x, ψ(φ(x̃))).",
-            lambda model, x_tilde, x: _bce(model(x_tilde), x_tilde).sum(dim=1).mean()),
+            lambda model, x_tilde, x: cross_entropy(model(x_tilde), x_tilde)),
     Mistake("you reconstructed the clean x; the model must be fed the corrupted x̃ (otherwise it is a plain "
             "autoencoder).",
-            lambda model, x_tilde, x: _bce(model(x), x).sum(dim=1).mean()),
+            lambda model, x_tilde, x: cross_entropy(model(x), x)),
     Mistake("you swapped the two arguments: the reconstruction x' comes first and the clean target x second, "
             "binary_cross_entropy(x_prime, x), i.e. −Σ [x log x' + (1 − x) log(1 − x')].",
-            lambda model, x_tilde, x: _bce(x, model(x_tilde)).sum(dim=1).mean()),
+            lambda model, x_tilde, x: cross_entropy(x, model(x_tilde))),
     Mistake("you averaged over pixels too (the default reduction='mean' does that); the course's loss sums over "
             "the pixels of an image and averages over images: reduction='none', then .sum(dim=1).mean().",
-            lambda model, x_tilde, x: _bce(model(x_tilde), x, reduction="mean")),
+            lambda model, x_tilde, x: F.binary_cross_entropy(model(x_tilde), x)),
     Mistake("you summed over the images too; average the per-image cross-entropy over the batch: "
             ".sum(dim=1).mean().",
-            lambda model, x_tilde, x: _bce(model(x_tilde), x, reduction="sum")),
+            lambda model, x_tilde, x: F.binary_cross_entropy(model(x_tilde), x, reduction="sum")),
     Mistake("you wrote the squared error; this chapter trains with the cross-entropy −Σ [x log x' + (1 − x) "
             "log(1 − x')], as Vincent et al. do for pixel intensities in [0, 1].",
             lambda model, x_tilde, x: squared_error(model(x_tilde), x)),
     Mistake("you lost the minus sign: the cross-entropy is −Σ [x log x' + (1 − x) log(1 − x')], a positive "
             "number to minimise.",
-            lambda model, x_tilde, x: -_bce(model(x_tilde), x).sum(dim=1).mean()),
+            lambda model, x_tilde, x: -cross_entropy(model(x_tilde), x)),
 ]
 
 
