@@ -120,6 +120,28 @@ def test_cd_update_equals_rbm_m_step():
     assert torch.allclose(db, (v0 - v1).mean(0)) and torch.allclose(dc, (h0 - h1).mean(0))
 
 
+@pytest.mark.parametrize("weight_cost", [2e-4, 0.0])
+def test_fused_update_is_rbm_m_momentum_step_on_contrastive_divergence(weight_cost):
+    # RBM._update computes in place what the readable recipe computes from contrastive_divergence
+    g = torch.Generator().manual_seed(1)
+    v0, v1 = torch.rand(7, 4, generator=g, dtype=torch.float64), torch.rand(7, 4, generator=g, dtype=torch.float64)
+    h0, h1 = torch.rand(7, 3, generator=g, dtype=torch.float64), torch.rand(7, 3, generator=g, dtype=torch.float64)
+    rbm = ae.RBM(4, 3, weight_cost=weight_cost)
+    rbm.weight_ = torch.randn(4, 3, generator=g, dtype=torch.float64)
+    rbm.visible_bias_ = torch.randn(4, generator=g, dtype=torch.float64)
+    rbm.hidden_bias_ = torch.randn(3, generator=g, dtype=torch.float64)
+    velocity = [torch.randn(p.shape, generator=g, dtype=torch.float64)
+                for p in (rbm.weight_, rbm.visible_bias_, rbm.hidden_bias_)]
+    momentum, lr = 0.9, 0.1
+    d_w, d_b, d_c = ae.contrastive_divergence(v0, h0, v1, h1)
+    grads = (d_w - weight_cost * rbm.weight_, d_b, d_c)
+    expected_vel = [momentum * vel + lr * grad for vel, grad in zip(velocity, grads)]
+    expected = [p + vel for p, vel in zip((rbm.weight_, rbm.visible_bias_, rbm.hidden_bias_), expected_vel)]
+    rbm._update(velocity, v0, h0, v1, h1, momentum, lr)
+    for got, want in zip(velocity + [rbm.weight_, rbm.visible_bias_, rbm.hidden_bias_], expected_vel + expected):
+        torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-12)
+
+
 def test_recipe_defaults_and_fitted_state():
     assert ae.RBM(4, 2)._lr() == 0.1 and ae.RBM(4, 2, hidden="gaussian")._lr() == 0.001
     x = (torch.rand(50, 8, generator=torch.Generator().manual_seed(0)) < 0.3).float()
