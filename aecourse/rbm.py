@@ -175,15 +175,21 @@ class RBM:
 
     def sample_hidden(self, v: torch.Tensor) -> torch.Tensor:
         """A sample of h given v: Bernoulli for binary units, mean + N(0, 1) noise for Gaussian ones."""
-        p = self.hidden_probs(v)
-        if self.hidden == "binary":
-            return (torch.rand(p.shape, generator=self._gen, device=p.device) < p).to(p.dtype)
-        return p + torch.randn(p.shape, generator=self._gen, device=p.device)
+        return self._draw_hidden(self.hidden_probs(v))
 
     def sample_visible(self, h: torch.Tensor) -> torch.Tensor:
         """A binary sample of v given h."""
-        p = self.visible_probs(h)
-        return (torch.rand(p.shape, generator=self._gen, device=p.device) < p).to(p.dtype)
+        return self._bernoulli(self.visible_probs(h))
+
+    def _draw_hidden(self, p: torch.Tensor) -> torch.Tensor:
+        """A sample of h given its probabilities (binary units) or means (Gaussian units) ``p``."""
+        if self.hidden == "binary":
+            return self._bernoulli(p)
+        return p + torch.randn(p.shape, generator=self._gen, device=p.device)
+
+    def _bernoulli(self, p: torch.Tensor) -> torch.Tensor:
+        """A binary sample with probabilities ``p`` (1.0 where a uniform draw falls below p)."""
+        return torch.rand(p.shape, generator=self._gen, device=p.device, dtype=p.dtype).lt_(p)
 
     # -- public API -----------------------------------------------------------------------
     @torch.no_grad()
@@ -220,7 +226,7 @@ class RBM:
             p = self.visible_probs(self.sample_hidden(v))
             if step == steps - 1 and mean:
                 return p
-            v = (torch.rand(p.shape, generator=self._gen, device=p.device) < p).to(p.dtype)
+            v = self._bernoulli(p)
         return v
 
     def fit(self, x: torch.Tensor) -> "RBM":
@@ -259,18 +265,20 @@ class RBM:
                     # negative phase: k Gibbs steps from the data (CD) or from the persistent chains (PCD)
                     if self.persistent:
                         if chain is None or len(chain) != len(v0):
-                            chain = (torch.rand(v0.shape, generator=self._gen, device=dev) < v0).float()
+                            chain = self._bernoulli(v0)
                         v = chain
                     else:
                         v = v0
                     for step in range(self.k):
-                        v_prob = self.visible_probs(self.sample_hidden(v))
+                        # CD's first step starts at the data, whose hidden probabilities are h0 already
+                        h = h0 if step == 0 and not self.persistent else self.hidden_probs(v)
+                        v_prob = self.visible_probs(self._draw_hidden(h))
                         if step == 0 and not self.persistent:  # rbm.m's error: data vs. its reconstruction
-                            error += float((v0 - v_prob).pow(2).sum())
+                            error += float(F.mse_loss(v_prob, v0, reduction="sum"))
                         if step < self.k - 1 or self.persistent:  # CD-k's last sample is never used
-                            v = (torch.rand(v_prob.shape, generator=self._gen, device=dev) < v_prob).float()
+                            v = self._bernoulli(v_prob)
                     if self.persistent:  # the chains are elsewhere: measure a separate reconstruction
-                        error += float((v0 - self.visible_probs(self.sample_hidden(v0))).pow(2).sum())
+                        error += float(F.mse_loss(self.visible_probs(self._draw_hidden(h0)), v0, reduction="sum"))
                         chain = v
                     h1 = self.hidden_probs(v_prob)
                     self._update(velocity, v0, h0, v_prob, h1, momentum, lr)

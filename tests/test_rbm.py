@@ -142,6 +142,19 @@ def test_fused_update_is_rbm_m_momentum_step_on_contrastive_divergence(weight_co
         torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("k, persistent, per_batch", [(1, False, 2), (3, False, 4), (1, True, 3)])
+def test_each_update_computes_the_hidden_probabilities_it_needs_once(monkeypatch, k, persistent, per_batch):
+    # CD-k: h0 for the data (which is also the chain's first hidden step), one per later Gibbs step,
+    # and h1 for the statistics; PCD: also the chains' own. No product is computed twice.
+    calls = []
+    real = ae.RBM.hidden_probs
+    monkeypatch.setattr(ae.RBM, "hidden_probs", lambda self, v: calls.append(len(v)) or real(self, v))
+    x = (torch.rand(40, 6, generator=torch.Generator().manual_seed(0)) < 0.5).float()
+    ae.RBM(6, 3, k=k, persistent=persistent, epochs=2, batch_size=10, random_state=0, device="cpu",
+           progress=False).fit(x)
+    assert len(calls) == 2 * 4 * per_batch
+
+
 def test_recipe_defaults_and_fitted_state():
     assert ae.RBM(4, 2)._lr() == 0.1 and ae.RBM(4, 2, hidden="gaussian")._lr() == 0.001
     x = (torch.rand(50, 8, generator=torch.Generator().manual_seed(0)) < 0.3).float()
