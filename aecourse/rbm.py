@@ -301,12 +301,12 @@ class RBM:
         """One momentum step of rbm.m: velocity ← momentum·velocity + lr·(ΔW − weight_cost·W), W ← W + velocity.
 
         ΔW, Δb, Δc are :func:`contrastive_divergence`'s, computed in place: the two outer products
-        ⟨v hᵀ⟩_data − ⟨v hᵀ⟩_model are one matrix product [v0; v1]ᵀ [h0; −h1] accumulated straight into
-        the velocity (with the momentum as its β), so no temporary of W's size is made.
+        ⟨v hᵀ⟩_data and ⟨v hᵀ⟩_model are accumulated straight into the velocity (the momentum is the first
+        one's β), so no temporary of W's size is made.
         """
         n = v0.shape[0]
         v_weight, v_visible, v_hidden = velocity
-        v_weight.addmm_(torch.cat([v0, v1]).T, torch.cat([h0, h1.neg()]), beta=momentum, alpha=lr / n)
+        v_weight.addmm_(v0.T, h0, beta=momentum, alpha=lr / n).addmm_(v1.T, h1, alpha=-lr / n)
         if self.weight_cost:
             v_weight.add_(self.weight_, alpha=-lr * self.weight_cost)
         self.weight_.add_(v_weight)

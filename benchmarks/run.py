@@ -392,9 +392,9 @@ def ae_step_gemms(sizes, batch) -> list:
 
 
 def rbm_cd1_gemms(n_visible, n_hidden, batch) -> list:
-    """CD-1's products: v→h, h→v′, v′→h′ and the two outer products (as one of inner size 2·batch)."""
+    """CD-1's products: v→h, h→v′, v′→h′ and the two outer products."""
     return [(batch, n_visible, n_hidden), (batch, n_hidden, n_visible), (batch, n_visible, n_hidden),
-            (n_visible, 2 * batch, n_hidden)]
+            (n_visible, batch, n_hidden), (n_visible, batch, n_hidden)]
 
 
 def _ae_rbm_class():
@@ -461,7 +461,7 @@ def section_flops(report: Report, scale: Scale, dev) -> None:
             rbm_cd1_gemms(x.shape[1], scale.rbm_hidden, batch), batch, dev)
         for fn in variants.values():   # warm-up: first calls pay for allocation and kernel selection
             fn()
-        res = _interleave(variants, max(2, scale.rounds // 2))
+        res = _interleave(variants, scale.rounds)
         ceiling_runs = res.pop("ceiling")                                      # GFLOP/s
         ceiling = max(ceiling_runs + [report.matmul_gflops]) * 1e9             # FLOP/s
         report.add("flops", f"batch {batch}: ceiling used (fastest of the section's start and "
