@@ -11,8 +11,8 @@ flops (fraction of the ceiling reached by the deep autoencoder's step and by RBM
 (ae.RBM vs scikit-learn's BernoulliRBM), pca (ae.PCA vs scikit-learn's PCA), denormal (cost and
 census of subnormal floats, before/after flushing), notebooks (time and peak memory per notebook).
 
-Competing variants are interleaved (ABCABC...) and summarised by medians, so a change in the
-machine's load hits every variant alike. Timing is never asserted by the test suite: the targets
+Competing variants are interleaved (ABC CBA ABC...), so a change in the machine's load hits every
+variant alike; rates are summarised by medians, and ratios are the median of each round's ratio. Timing is never asserted by the test suite: the targets
 are printed here with PASS/MISS marks. ``--tiny`` shrinks every size to a smoke test.
 """
 from __future__ import annotations
@@ -51,17 +51,17 @@ class Scale:
     shallow: tuple = (784, 32)
     batch: int = 100
     fit_epochs: dict = field(default_factory=lambda: {"deep": 1, "shallow": 10})
-    rounds: int = 5                     # interleaved repetitions per comparison
+    rounds: int = 7                     # interleaved repetitions per comparison
     matmul_n: int = 2048
     matmul_reps: int = 7
     flops_batches: tuple = (100, 1000)
     flops_epochs: int = 1
     rbm_hidden: int = 1000
     rbm_epochs: int = 1
-    rbm_rounds: int = 3
+    rbm_rounds: int = 5
     pca_rows: int | None = None         # None: all 60,000 Fashion-MNIST images
     pca_components: int = 30
-    pca_rounds: int = 3
+    pca_rounds: int = 7
     denormal_epochs: tuple = (1, 100, 200, 300)  # checkpoints of the long fine-tuning run
     denormal_ops_n: int = 1_000_000
     notebook_timeout: int = 900
@@ -125,12 +125,22 @@ def _sync(dev):
 
 
 def _interleave(variants: dict, rounds: int) -> dict:
-    """Run ``variants`` (name -> zero-argument function returning a rate) ABCABC...; name -> list of rates."""
+    """Run ``variants`` (name -> zero-argument function returning a rate) ABC CBA ABC...; name -> list of rates.
+
+    Every other round runs in reverse order, so neither a variant's place in the round nor a slow drift
+    of the machine's speed favours one variant.
+    """
     results = {name: [] for name in variants}
-    for _ in range(rounds):
-        for name, fn in variants.items():
-            results[name].append(fn())
+    for r in range(rounds):
+        for name in (list(variants) if r % 2 == 0 else list(reversed(variants))):
+            results[name].append(variants[name]())
     return results
+
+
+def _ratio(results: dict, a: str, b: str) -> float:
+    """Median over rounds of results[a] / results[b]: each round's two runs were seconds apart, so
+    their ratio cancels the machine's slower drifts, which a ratio of the two medians keeps."""
+    return _median([x / y for x, y in zip(results[a], results[b])])
 
 
 # ----------------------------------------------------------------------------------------------
@@ -308,10 +318,10 @@ def section_fit(report: Report, scale: Scale, dev) -> None:
         for k, v in res.items():
             report.add("fit", f"{name} {k}: samples/s (batch {scale.batch}, {epochs} epoch(s), {len(v)} rounds)",
                        f"{med[k]:,.0f} (range {_spread(v)})")
-        overhead = med["bare"] / med["ae.fit"] - 1
+        overhead = _ratio(res, "bare", "ae.fit") - 1
         report.add("fit", f"{name} ae.fit overhead over the bare loop", f"{overhead:+.1%}", "≤ 5 %", overhead <= 0.05)
-        report.add("fit", f"{name} bare loop: fused / default Adam", f"{med['bare'] / med['bare, default Adam']:.2f}×")
-        speedup = med["ae.fit"] / med["DataLoader"]
+        report.add("fit", f"{name} bare loop: fused / default Adam", f"{_ratio(res, 'bare', 'bare, default Adam'):.2f}×")
+        speedup = _ratio(res, "ae.fit", "DataLoader")
         report.add("fit", f"{name} ae.fit / DataLoader loop", f"{speedup:.2f}×", "≥ 1.1×", speedup >= 1.1)
 
 
@@ -524,16 +534,16 @@ def section_rbm(report: Report, scale: Scale, dev) -> None:
     if subject is None:
         report.add("rbm", "ae.RBM / sklearn float64", "not available yet (no ae.RBM)", "≥ 2×", None)
         report.add("rbm", "ae.RBM / sklearn float32", "not available yet (no ae.RBM)", "> 1×", None)
-        r64 = med["CD-1 bare (torch)"] / med["sklearn float64"]
-        r32 = med["CD-1 bare (torch)"] / med["sklearn float32"]
+        r64 = _ratio(res, "CD-1 bare (torch)", "sklearn float64")
+        r32 = _ratio(res, "CD-1 bare (torch)", "sklearn float32")
         report.add("rbm", "reference: bare torch CD-1 / sklearn float64", f"{r64:.2f}×")
         report.add("rbm", "reference: bare torch CD-1 / sklearn float32", f"{r32:.2f}×")
         return
-    r64 = med["ae.RBM"] / med["sklearn float64"]
-    r32 = med["ae.RBM"] / med["sklearn float32"]
+    r64 = _ratio(res, "ae.RBM", "sklearn float64")
+    r32 = _ratio(res, "ae.RBM", "sklearn float32")
     report.add("rbm", "ae.RBM / sklearn float64", f"{r64:.2f}×", "≥ 2×", r64 >= 2)
     report.add("rbm", "ae.RBM / sklearn float32", f"{r32:.2f}×", "> 1×", r32 > 1)
-    report.add("rbm", "ae.RBM / bare torch CD-1", f"{med['ae.RBM'] / med['CD-1 bare (torch)']:.2f}×")
+    report.add("rbm", "ae.RBM / bare torch CD-1", f"{_ratio(res, 'ae.RBM', 'CD-1 bare (torch)'):.2f}×")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -591,8 +601,8 @@ def section_pca(report: Report, scale: Scale, dev) -> None:
                        "its covariance_eigh solver); ae.PCA always decomposes in float64, which chapter 02's "
                        "1e-5-level comparisons need. The like-for-like comparison gives both float64 input (ae.PCA then converts nothing).")
     if have:
-        ratio64 = _median(res["sklearn PCA on float64"]) / _median(res["ae.PCA on float64"])
-        ratio = _median(res["sklearn PCA"]) / _median(res["ae.PCA"])
+        ratio64 = _ratio(res, "sklearn PCA on float64", "ae.PCA on float64")   # seconds: sklearn's / ours
+        ratio = _ratio(res, "sklearn PCA", "ae.PCA")
         report.add("pca", "ae.PCA / sklearn PCA, both given float64 input: speed", f"{ratio64:.2f}×",
                    "≥ 1× (not slower)", ratio64 >= 1)
         report.add("pca", "ae.PCA / sklearn PCA, both given the float32 data: speed", f"{ratio:.2f}×")
@@ -902,7 +912,7 @@ SECTION_TITLES = {
 def render(report: Report, info: dict, command: str, sections: list, device: str, gpu_note: str) -> str:
     lines = ["# Benchmark results", "",
              "Written by `benchmarks/run.py` (issue 10). Competing variants run interleaved in one process and "
-             "are compared by medians; see `benchmarks/README.md` for what each row measures.", "",
+             "are compared by the median of each round's ratio; see `benchmarks/README.md` for what each row measures.", "",
              "## Machine and run", "",
              f"- date: {_dt.datetime.now().astimezone().strftime('%Y-%m-%d %H:%M %Z')}",
              f"- command: `{command}`",

@@ -15,8 +15,10 @@ def digits():
     return ae.load_digits().x_train  # (n, 64) real 8x8 digits
 
 
+@pytest.mark.parametrize("rows", [None, 100])   # all rows: the scatter matrix's eigenvectors; 100 <= 2 * 64: the SVD
 @pytest.mark.parametrize("k", [1, 5, 20])
-def test_matches_scikit_learn(digits, k):
+def test_matches_scikit_learn(digits, k, rows):
+    digits = digits[:rows]
     ours = ae.PCA(k).fit(digits)
     ref = SkPCA(n_components=k, svd_solver="full").fit(digits.double().numpy())
     # same signs too (svd_flip), not only the same directions
@@ -71,6 +73,13 @@ def test_bad_inputs_get_clear_errors(digits):
     bad[3, 5] = float("nan")
     with pytest.raises(ValueError, match="NaN"):
         ae.PCA(2).fit(bad)
+    with pytest.raises(ValueError, match="1 NaN or infinite"):
+        ae.PCA(2).fit(bad[:100])   # the SVD's branch checks the same way
+    bad[3, 5] = -float("inf")
+    with pytest.raises(ValueError, match="1 NaN or infinite"):
+        ae.PCA(2).fit(bad)
+    with pytest.raises(ValueError, match="overflow"):
+        ae.PCA(2).fit(digits.double() * 1e306)
     with pytest.raises(ValueError, match="at least 1"):
         ae.PCA(0)
     with pytest.raises(TypeError, match="integer"):
@@ -149,3 +158,16 @@ def test_scatter_matrix_equals_the_centred_product(digits):
     centred = (x64 - mean).T @ (x64 - mean)
     upper = torch.triu(_scatter(x64, mean))   # BLAS's dsyrk fills the upper triangle only
     assert torch.allclose(upper, torch.triu(centred), rtol=1e-10, atol=1e-8)
+
+
+@pytest.mark.parametrize("k", [1, 7, 40])   # beyond ~60 the constant pixels give a degenerate null space
+def test_top_eigenpairs_are_those_of_the_full_decomposition(digits, k):
+    from aecourse.pca import _scatter, _top_eigenpairs
+    x64 = digits.double()
+    scatter = _scatter(x64, x64.mean(dim=0))
+    values, vectors = _top_eigenpairs(scatter, k)              # reads the upper triangle only
+    full_values, full_vectors = torch.linalg.eigh(scatter, UPLO="U")
+    torch.testing.assert_close(values, full_values.flip(0)[:k], rtol=1e-10, atol=1e-6)
+    # the same directions (an eigenvector's sign is arbitrary)
+    overlap = (vectors * full_vectors.flip(1).T[:k]).sum(dim=1).abs()
+    torch.testing.assert_close(overlap, torch.ones(k, dtype=torch.float64), rtol=0, atol=1e-8)
