@@ -44,11 +44,10 @@ def cross_entropy(x_hat: torch.Tensor, x: torch.Tensor, logits: bool = False) ->
     values: that form is numerically stable.
     """
     _same_shape(x_hat, x)
-    if logits:
-        per_pixel = F.binary_cross_entropy_with_logits(x_hat, x, reduction="none")
-    else:
-        per_pixel = F.binary_cross_entropy(x_hat, x, reduction="none")
-    return per_pixel.sum(dim=-1).mean()
+    # = per-pixel loss .sum(dim=-1).mean(), as one fused sum (see squared_error)
+    n_images = x.numel() // x.shape[-1] if x.ndim else 1
+    loss = F.binary_cross_entropy_with_logits if logits else F.binary_cross_entropy
+    return loss(x_hat, x, reduction="sum") / n_images
 
 
 def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
