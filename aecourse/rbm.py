@@ -27,7 +27,7 @@ from tqdm.auto import tqdm
 
 from . import config
 from .train import History
-from .validate import check_positive_int, check_tensor
+from .validate import all_finite, check_positive_int, check_tensor
 
 __all__ = ["RBM", "free_energy", "contrastive_divergence"]
 
@@ -282,7 +282,7 @@ class RBM:
                         chain = v
                     h1 = self.hidden_probs(v_prob)
                     self._update(velocity, v0, h0, v_prob, h1, momentum, lr)
-                if not bool(torch.isfinite(self.weight_).all()):
+                if not all_finite(self.weight_):
                     raise FloatingPointError(
                         f"the RBM's weights became NaN or infinite in epoch {epoch + 1}; "
                         f"use a smaller learning rate (lr={lr}).")
