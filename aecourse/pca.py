@@ -41,15 +41,18 @@ def _scatter(x64: torch.Tensor, mean: torch.Tensor) -> torch.Tensor:
     return gram - x64.shape[0] * torch.outer(mean, mean)
 
 
-def _top_eigenpairs(scatter: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+def _top_eigenpairs(scatter: torch.Tensor, k: int, subset: bool | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """The ``k`` largest eigenvalues of the symmetric ``scatter``, descending, shape (k,), and their
     eigenvectors as rows, shape (k, d). Only the upper triangle is read.
 
-    On the CPU, LAPACK's dsyevr (SciPy's ``subset_by_index``) computes only those k pairs, which for
-    30 of 784 takes a fraction of a full decomposition; elsewhere torch's ``eigh`` computes all d.
+    ``subset`` (default: on the CPU): LAPACK's dsyevr (SciPy's ``subset_by_index``) computes only
+    those k pairs, which for 30 of 784 takes a fraction of a full decomposition; otherwise torch's
+    ``eigh`` computes all d on the tensor's device.
     """
     d = scatter.shape[0]
-    if scatter.device.type == "cpu":
+    if subset is None:
+        subset = scatter.device.type == "cpu"
+    if subset:
         from scipy.linalg import eigh
         values, vectors = eigh(scatter.numpy(), lower=False, subset_by_index=[d - k, d - 1], driver="evr")
         values, vectors = torch.from_numpy(values), torch.from_numpy(vectors)

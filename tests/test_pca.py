@@ -160,12 +160,13 @@ def test_scatter_matrix_equals_the_centred_product(digits):
     assert torch.allclose(upper, torch.triu(centred), rtol=1e-10, atol=1e-8)
 
 
+@pytest.mark.parametrize("subset", [True, False])   # LAPACK's top-k (the CPU's path), torch's full eigh (others')
 @pytest.mark.parametrize("k", [1, 7, 40])   # beyond ~60 the constant pixels give a degenerate null space
-def test_top_eigenpairs_are_those_of_the_full_decomposition(digits, k):
+def test_top_eigenpairs_are_those_of_the_full_decomposition(digits, k, subset):
     from aecourse.pca import _scatter, _top_eigenpairs
     x64 = digits.double()
     scatter = _scatter(x64, x64.mean(dim=0))
-    values, vectors = _top_eigenpairs(scatter, k)              # reads the upper triangle only
+    values, vectors = _top_eigenpairs(scatter, k, subset=subset)   # reads the upper triangle only
     full_values, full_vectors = torch.linalg.eigh(scatter, UPLO="U")
     torch.testing.assert_close(values, full_values.flip(0)[:k], rtol=1e-10, atol=1e-6)
     # the same directions (an eigenvector's sign is arbitrary)
