@@ -97,3 +97,23 @@ def test_site_has_every_chapter_with_its_figures(tmp_path, monkeypatch):
         assert figures >= 1 and figures >= min(code_figures, 3), f"{path.name}: {figures} figures in its page"
         assert f'href="{path.stem}.html"' in index and "run time" in index
         assert chapter["objectives"], f"{path.name}: no learning objectives found for the index"
+
+
+def test_seed_sweep_shifts_every_literal_seed_and_collects_the_claims():
+    sweep = load_script("seed_sweep")
+    for path in NOTEBOOKS:
+        original = nbformat.read(path, as_version=4)
+        shifted = sweep.with_seed_offset(original, 7)
+        first = next(c for c in shifted.cells if c.cell_type == "code")
+        assert "ae.seed_everything(7)" in first.source, path.name
+        assert "ae.seed_everything(0)" in next(c for c in original.cells if c.cell_type == "code").source
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("import aecourse as ae\nae.seed_everything(0)"),
+        nbformat.v4.new_code_cell("ae.seed_everything(1)\nfor s in SEEDS:\n    ae.seed_everything(s)")])
+    shifted = sweep.with_seed_offset(nb, 3)
+    assert "seed_everything(3)" in shifted.cells[0].source and "seed_everything(4)" in shifted.cells[1].source
+    assert "seed_everything(s)" in shifted.cells[1].source and "seed_everything(0)" in nb.cells[0].source
+    nb.cells[0].outputs = [nbformat.v4.new_output("stream", text="✓ a claim (1.0)\nnot a claim\n✗ a failed one\n")]
+    assert sweep.claims(nb) == ["✓ a claim (1.0)", "✗ a failed one"]
+    with pytest.raises(ValueError, match="seed_everything"):
+        sweep.with_seed_offset(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]), 1)
