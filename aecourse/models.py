@@ -72,7 +72,7 @@ class TiedLinear(nn.Module):
         return f"in_features={layer.out_features}, out_features={layer.in_features}, tied to the encoder"
 
 
-def _stack(sizes: Sequence[int], hidden: str | None, last: str | None, layers=None) -> nn.Sequential:
+def dense_stack(sizes: Sequence[int], hidden: str | None, last: str | None, layers=None) -> nn.Sequential:
     """Linear layers between consecutive ``sizes`` with ``hidden`` activations and ``last`` at the end."""
     modules: list[nn.Module] = []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
@@ -113,13 +113,13 @@ class Autoencoder(CourseModel):
             make_activation(name)  # validates the name early, with a clear message
         self.hparams = dict(sizes=sizes, activation=activation, code_activation=code_activation,
                             out_activation=out_activation, tied=bool(tied))
-        self.encoder = _stack(sizes, activation, code_activation)   # (batch, sizes[0]) -> (batch, sizes[-1])
+        self.encoder = dense_stack(sizes, activation, code_activation)   # (batch, sizes[0]) -> (batch, sizes[-1])
         reversed_sizes = sizes[::-1]
         tied_layers = None
         if tied:
             encoder_linears = [m for m in self.encoder if isinstance(m, nn.Linear)]
             tied_layers = [TiedLinear(layer) for layer in reversed(encoder_linears)]
-        self.decoder = _stack(reversed_sizes, activation, out_activation, tied_layers)  # (batch, k) -> (batch, d)
+        self.decoder = dense_stack(reversed_sizes, activation, out_activation, tied_layers)  # (batch, k) -> (batch, d)
 
     @property
     def sizes(self) -> list[int]:

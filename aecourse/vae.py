@@ -17,7 +17,7 @@ from torch import nn
 from torch.distributions import Normal
 
 from .losses import cross_entropy, gaussian_kl
-from .models import CourseModel, _stack, make_activation
+from .models import CourseModel, dense_stack, make_activation
 from .validate import check_positive_int, check_tensor
 
 __all__ = [
@@ -85,10 +85,10 @@ class VAE(CourseModel):
         self.hparams = dict(sizes=sizes, activation=activation)
         c = self.n_conditions
         body = [sizes[0] + c, *sizes[1:-1]]
-        self.encoder = _stack(body, activation, activation)   # (batch, d [+ c]) -> (batch, hidden)
+        self.encoder = dense_stack(body, activation, activation)   # (batch, d [+ c]) -> (batch, hidden)
         self.mu = nn.Linear(body[-1], sizes[-1])              # (batch, hidden) -> (batch, k)
         self.logvar = nn.Linear(body[-1], sizes[-1])          # (batch, hidden) -> (batch, k)
-        self.decoder = _stack([sizes[-1] + c, *sizes[-2:0:-1], sizes[0]], activation, None)  # -> logits
+        self.decoder = dense_stack([sizes[-1] + c, *sizes[-2:0:-1], sizes[0]], activation, None)  # -> logits
 
     @property
     def sizes(self) -> list[int]:
