@@ -182,6 +182,7 @@ def machine_info() -> dict:
         info["numpy_blas"] = "threadpoolctl not installed"
     info["openblas_env"] = ", ".join(f"{k}={os.environ[k]}" for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
                                      if k in os.environ) or "unset"
+    info["glibc_tunables"] = os.environ.get("GLIBC_TUNABLES", "unset (./course sets it: scripts/course_env.sh)")
     info["cuda"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
     info["loadavg_start"] = _loadavg()
     return info
@@ -921,6 +922,7 @@ def render(report: Report, info: dict, command: str, sections: list, device: str
              f"- torch {info['torch']} (BLAS {info['torch_blas']}, CPU capability {info['torch_cpu_capability']}), "
              f"numpy {info['numpy']}, scikit-learn {info['sklearn']}, Python {info['python']}",
              f"- numpy/scipy BLAS: {info['numpy_blas']}; OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE: {info['openblas_env']}",
+             f"- GLIBC_TUNABLES (malloc; notebook kernels inherit it): {info['glibc_tunables']}",
              f"- GPU: {info['cuda']}",
              f"- load average (1/5/15 min) at start: {info['loadavg_start']}, at end: {info.get('loadavg_end', '?')}"
              " — a load above the core count means other work shared the CPU and the absolute figures are low",

@@ -44,3 +44,25 @@ def test_public_names_of_the_design_are_exported():
     for name in ["device", "seed_everything", "load_mnist", "load_digits", "load_fashion_mnist", "read_idx",
                  "fit", "save", "load", "Autoencoder", "gaussian_kl", "claim", "budget"]:
         assert hasattr(ae, name), name
+
+
+def test_course_env_sets_the_malloc_tunables_on_a_current_glibc():
+    import os
+    import platform
+    import subprocess
+
+    def tunables(**env):
+        base = {k: v for k, v in os.environ.items() if k != "GLIBC_TUNABLES"}
+        script = '. scripts/course_env.sh; printf %s "${GLIBC_TUNABLES:-}"'
+        return subprocess.run(["bash", "-c", script], cwd=ROOT, env={**base, **env}, capture_output=True,
+                              text=True, check=True).stdout
+
+    ours = "glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=4194304"
+    libc, version = platform.libc_ver()
+    if libc == "glibc" and tuple(int(v) for v in version.split(".")[:2]) >= (2, 35):
+        assert tunables() == ours
+        assert tunables(GLIBC_TUNABLES="glibc.x=1") == f"glibc.x=1:{ours}"   # added to the user's
+    else:
+        assert tunables() == ""                                               # nothing where it means nothing
+    assert tunables(GLIBC_TUNABLES="glibc.malloc.mmap_threshold=1") == "glibc.malloc.mmap_threshold=1"
+    assert '. "$ROOT/scripts/course_env.sh"' in (ROOT / "course").read_text()
