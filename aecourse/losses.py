@@ -24,6 +24,11 @@ def _same_shape(x_hat: torch.Tensor, x: torch.Tensor) -> None:
         )
 
 
+def _per_image(total: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """``total``, a sum over every pixel of ``x``, divided by its number of images (all dims but the last)."""
+    return total / (x.numel() // x.shape[-1] if x.ndim else 1)
+
+
 def squared_error(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """Mean over images of ‖x − x'‖², the seed article's reconstruction error.
 
@@ -32,8 +37,7 @@ def squared_error(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     _same_shape(x_hat, x)
     # = (x_hat - x).pow(2).sum(dim=-1).mean(), in one fused kernel each way: no difference tensor is
     # kept for the backward pass, which matters for full-batch training (4000 x 784 float64 is 25 MB)
-    n_images = x.numel() // x.shape[-1] if x.ndim else 1
-    return F.mse_loss(x_hat, x, reduction="sum") / n_images
+    return _per_image(F.mse_loss(x_hat, x, reduction="sum"), x)
 
 
 def cross_entropy(x_hat: torch.Tensor, x: torch.Tensor, logits: bool = False) -> torch.Tensor:
@@ -45,9 +49,8 @@ def cross_entropy(x_hat: torch.Tensor, x: torch.Tensor, logits: bool = False) ->
     """
     _same_shape(x_hat, x)
     # = per-pixel loss .sum(dim=-1).mean(), as one fused sum (see squared_error)
-    n_images = x.numel() // x.shape[-1] if x.ndim else 1
     loss = F.binary_cross_entropy_with_logits if logits else F.binary_cross_entropy
-    return loss(x_hat, x, reduction="sum") / n_images
+    return _per_image(loss(x_hat, x, reduction="sum"), x)
 
 
 def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:

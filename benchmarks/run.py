@@ -12,8 +12,9 @@ flops (fraction of the ceiling reached by the deep autoencoder's step and by RBM
 census of subnormal floats, before/after flushing), notebooks (time and peak memory per notebook).
 
 Competing variants are interleaved (ABC CBA ABC...), so a change in the machine's load hits every
-variant alike; rates are summarised by medians, and ratios are the median of each round's ratio. Timing is never asserted by the test suite: the targets
-are printed here with PASS/MISS marks. ``--tiny`` shrinks every size to a smoke test.
+variant alike; rates are summarised by medians, and ratios are the median of each round's ratio.
+Timing is never asserted by the test suite: the targets are printed here with PASS/MISS marks.
+``--tiny`` shrinks every size to a smoke test.
 """
 from __future__ import annotations
 
