@@ -184,7 +184,8 @@ def machine_info() -> dict:
     info["openblas_env"] = ", ".join(f"{k}={os.environ[k]}" for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
                                      if k in os.environ) or "unset"
     info["glibc_tunables"] = os.environ.get("GLIBC_TUNABLES", "unset (./course sets it: scripts/course_env.sh)")
-    info["cuda"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
+    info["cuda"] = (f"{torch.cuda.get_device_name(0)} (float32 matmul precision "
+                    f"'{torch.get_float32_matmul_precision()}')" if torch.cuda.is_available() else "none")
     info["loadavg_start"] = _loadavg()
     return info
 
@@ -949,7 +950,11 @@ def render(report: Report, info: dict, command: str, sections: list, device: str
     return "\n".join(lines)
 
 
-def _gpu_note() -> str:
+def _gpu_note(dev, info: dict) -> str:
+    if dev.type != "cpu":
+        return (f"This run measured on {dev} ({info['cuda']}); `benchmarks/RESULTS.md` holds the CPU figures. "
+                "On a GPU the fractions of the ceiling show how far small products and per-step launches "
+                "are from the card's matmul rate; the CPU targets do not carry over.")
     gpu = ROOT / "benchmarks" / "RESULTS-gpu.md"
     if gpu.is_file():
         return f"See `benchmarks/RESULTS-gpu.md` (written by `benchmarks/gpu.sh`)."
@@ -992,6 +997,8 @@ def main(argv=None) -> Report:
     import aecourse as ae
     dev = torch.device(args.device) if args.device else ae.device()
     scale = Scale.tiny() if args.tiny else Scale()
+    if dev.type == "cuda" and not args.tiny:
+        scale.matmul_n = 8192   # a 2048² product (0.3 ms) does not fill a data-centre GPU: the ceiling would be low
     info = machine_info()
     report = Report()
     print(f"benchmarks on {info['cpu']} ({info['cores']} cores, torch {info['torch']}, device {dev}); "
@@ -1009,7 +1016,7 @@ def main(argv=None) -> Report:
     info["loadavg_end"] = _loadavg()
     command = "python benchmarks/run.py" + ("" if argv is None and len(sys.argv) == 1 else " " + " ".join(
         argv if argv is not None else sys.argv[1:]))
-    text = render(report, info, command, sections, str(dev), _gpu_note())
+    text = render(report, info, command, sections, str(dev), _gpu_note(dev, info))
     print("\n" + text)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
