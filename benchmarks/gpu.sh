@@ -15,8 +15,8 @@
 #                                       #   needs nothing else than a python3 with torch
 #
 # Environment: PY (default .venv/bin/python, else python3), PAPER_DATA (mnist or fashion-mnist;
-# default mnist when its IDX files are here, else fashion-mnist), GPU_SH_THROUGHPUT_S (120) and
-# GPU_SH_PAPER_S (170): each stage's time limit in seconds.
+# default mnist when its IDX files are here, else fashion-mnist), GPU_SH_THROUGHPUT_S (100) and
+# GPU_SH_PAPER_S (190): each stage's time limit in seconds.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -108,7 +108,7 @@ fi
 print(f"python {sys.version.split()[0]}, torch {torch.__version__}, aecourse from {aecourse.__file__}")' || exit 3
 
 # 1. throughput (the notebook and denormal sections are CPU matters)
-t1=${GPU_SH_THROUGHPUT_S:-120}
+t1=${GPU_SH_THROUGHPUT_S:-100}
 timeout "$t1" "$PY" benchmarks/run.py --only matmul,fit,flops,rbm,pca --device "$dev" $tiny \
     --out "$results" 2>&1 | tee "$res/gpu-throughput.log"
 status=$?
@@ -119,7 +119,7 @@ if [ ! -f "$results" ]; then   # stopped before run.py wrote its table: keep the
 fi
 
 # 2. the paper-scale pipeline; it prints each stage's figures as soon as they are known
-t2=${GPU_SH_PAPER_S:-170}
+t2=${GPU_SH_PAPER_S:-190}
 start=$(date +%s)
 AECOURSE_DEVICE=$dev timeout "$t2" "$PY" scripts/paper_scale.py --data "$PAPER_DATA" --no-download \
     ${paper_args[@]+"${paper_args[@]}"} > "$res/gpu-paper-scale.log" 2> "$res/gpu-paper-scale.progress.log"
@@ -136,10 +136,13 @@ end=$(date +%s)
     echo
     echo '```'
     cat "$res/gpu-paper-scale.log"
-    [ $rc -eq 0 ] || tail -n 5 "$res/gpu-paper-scale.progress.log"
+    if [ $rc -ne 0 ]; then   # where it stopped: the last progress bar's last state, then any error
+        echo "(last progress and error lines:)"
+        tr '\r' '\n' < "$res/gpu-paper-scale.progress.log" | grep -v '^ *$' | tail -n 3
+    fi
     echo '```'
 } >> "$results"
-[ $rc -eq 0 ] || [ $rc -eq 124 ] || status=$rc
+[ "$status" -ne 0 ] || status=$rc   # 124: a stage reached its time limit
 echo
 sed -n '/^## Paper-scale/,$p' "$results"
 if [ -n "${OUT:-}" ] && [ -d "$OUT" ]; then
