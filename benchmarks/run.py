@@ -699,11 +699,18 @@ def _census(model, opt) -> dict:
     }
 
 
+def flushing() -> bool:
+    """Whether this thread flushes subnormal floats now (torch has a setter but no getter)."""
+    import torch
+    tiny = torch.tensor([2.0 ** -126])     # the smallest normal float32; half of it is subnormal
+    return bool((tiny * 0.5).item() == 0.0)
+
+
 def _timed_epoch(model, opt, x, batch, flush: bool) -> float:
     """One epoch of the bare loop from the current state, with flushing on or off (seconds)."""
     import torch
     import aecourse as ae
-    previous = torch.is_flush_denormal_enabled() if hasattr(torch, "is_flush_denormal_enabled") else False
+    previous = flushing()
     torch.set_flush_denormal(flush)
     try:
         t0 = time.perf_counter()
@@ -723,7 +730,7 @@ def section_denormal(report: Report, scale: Scale, dev) -> None:
     if getattr(dev, "type", str(dev)) != "cpu":
         report.note("denormal", "skipped: subnormal floats are a CPU question (GPUs flush them in fast paths)")
         return
-    threads = torch.get_num_threads()
+    threads, flush_before = torch.get_num_threads(), flushing()
     torch.set_num_threads(1)   # set_flush_denormal acts on the calling thread; one thread: it always applies
     try:
         # 1. what a subnormal operand costs here, without and with flushing
@@ -765,7 +772,7 @@ def section_denormal(report: Report, scale: Scale, dev) -> None:
             report.add("denormal", f"after {checkpoint} epoch(s): epoch time without → with flushing",
                        f"{t_off:.2f} → {t_on:.2f} s ({t_off / t_on:.2f}×)")
     finally:
-        torch.set_flush_denormal(False)
+        torch.set_flush_denormal(flush_before)   # as aecourse set it: later work in this process flushes
         torch.set_num_threads(threads)
     # 3. does set_flush_denormal reach torch's intra-op threads? (the flag is per thread)
     for when in ("after", "before", "import aecourse"):

@@ -54,12 +54,25 @@ def test_tiny_run_writes_a_table(bench, tmp_path):
 def test_denormal_section_tiny(bench, monkeypatch):
     monkeypatch.setattr(bench, "flush_reach", lambda when: 1.0)  # the subprocess check is slow to start
     report = bench.Report()
+    import aecourse  # noqa: F401  (turns flushing on)
     torch.set_num_threads(2)   # the section compares thread counts and must restore this one
+    assert bench.flushing()    # import aecourse turned flushing on; the section must leave it on
     bench.section_denormal(report, bench.Scale.tiny(), torch.device("cpu"))
     assert torch.get_num_threads() == 2
+    assert bench.flushing()
     torch.set_num_threads(1)
     assert any("Adam v" in r.what for r in report.rows)
     assert any("thread pool" in r.what for r in report.rows)
+
+
+def test_flushing_reads_the_flag(bench):
+    try:
+        torch.set_flush_denormal(False)
+        assert not bench.flushing()
+        torch.set_flush_denormal(True)
+        assert bench.flushing()
+    finally:
+        torch.set_flush_denormal(True)   # aecourse's setting
 
 
 def test_unknown_section_is_an_error(bench):
