@@ -13,6 +13,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+import fake_gpu
+
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
@@ -71,15 +73,23 @@ def test_student_copies_drop_solutions_and_keep_stubs(student_dir):
 
 
 @pytest.mark.parametrize("name", [p.name for p in NOTEBOOKS])
-def test_student_copy_runs_past_every_exercise(student_dir, name, monkeypatch):
+def test_student_copy_runs_past_every_exercise(student_dir, name, monkeypatch, tmp_path):
+    """On a simulated GPU (tests/fake_gpu.py): a learner with one runs these copies, and a tensor left
+    on the CPU, or .numpy() on a GPU tensor, fails there. Chapter 00 runs on the CPU: it asserts that
+    the device is one a learner can have (cpu, cuda or mps)."""
     monkeypatch.setenv("AECOURSE_QUICK", "1")
+    on_gpu = not name.startswith("00_")
+    if on_gpu:
+        monkeypatch.setenv("IPYTHONDIR", str(fake_gpu.ipython_dir(tmp_path / "ipython")))
     notebook = nbformat.read(student_dir / name, as_version=4)
+    notebook.cells.append(nbformat.v4.new_code_cell("print('ran on', ae.device())"))
     NotebookClient(notebook, timeout=600, kernel_name="python3",
                    resources={"metadata": {"path": str(ROOT / "notebooks")}}).execute()  # raises on any cell error
     n_exercises = sum("exercise" in tags(c) for c in notebook.cells)
     printed = "".join(o.get("text", "") for c in notebook.cells if c.cell_type == "code" for o in c.outputs)
     assert printed.count("not attempted yet") >= n_exercises, f"{name}: every unsolved exercise must be reported"
     assert "Using the reference solution" in printed or n_exercises == 0
+    assert f"ran on {'fakegpu:0' if on_gpu else 'cpu'}" in printed
 
 
 def test_site_has_every_chapter_with_its_figures(tmp_path, monkeypatch):

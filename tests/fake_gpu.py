@@ -1,0 +1,176 @@
+"""A simulated accelerator for machines without one, to catch device-placement bugs on the CPU.
+
+The course must run unchanged on a GPU ("the suite runs on cuda when present"), but CI and most
+learners' laptops have none, and the GPU machines this project is lent are rare and short. On CUDA
+three mistakes fail that the CPU forgives: a CPU tensor meeting a GPU tensor in one operation,
+``.numpy()`` on a GPU tensor (also inside matplotlib, through ``__array__``), and a random
+generator on the wrong device. This module makes the first two fail here too.
+
+:func:`activate` registers a device ``fakegpu`` (PyTorch's PrivateUse1 slot, set up as a Python
+backend), routes every torch operation through a dispatch mode, and makes ``ae.device()`` return
+``fakegpu:0``. A tensor on it is a :class:`FakeGpuTensor`: it reports ``fakegpu:0`` and holds its
+values in a CPU tensor, so every number is computed exactly as on the CPU, only slower (each
+operation passes through Python). Operations mixing it with CPU tensors of one or more dimensions
+raise :class:`DeviceMismatch`, as CUDA's "Expected all tensors to be on the same device" would
+(0-dim CPU tensors are allowed as scalars, as CUDA allows them). Activation is for the whole
+process and cannot be undone: use it in a subprocess or a notebook kernel
+(:func:`ipython_dir` makes a kernel start with it).
+
+Not simulated: speed, memory, numerical differences between GPU and CPU kernels, code that tests
+``device.type == "cuda"`` (the fake device's type is ``fakegpu``), and a generator's device inside
+an operation: ``torch.Generator(device="fakegpu")`` works, but a generator reaches the dispatcher
+as a new Python object, so the mode cannot tell which device it was made for (aecourse's corruption
+functions check the generator's device themselves, before any operation).
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import torch
+from torch.utils._pytree import tree_map
+from torch.utils._python_dispatch import TorchDispatchMode
+
+NAME = "fakegpu"
+DEVICE: torch.device | None = None     # torch.device("fakegpu", 0) once activate() has registered the name
+_aten = torch.ops.aten
+_CROSS_DEVICE = {_aten.copy_.default, _aten._to_copy.default}   # the operations that move data between devices
+_mode: TorchDispatchMode | None = None
+
+
+class DeviceMismatch(RuntimeError):
+    """What CUDA would raise: tensors (or a generator) on two devices in one operation."""
+
+
+class FakeGpuTensor(torch.Tensor):
+    """A tensor that reports ``fakegpu:0``; its values live in a CPU tensor, ``elem``."""
+
+    @staticmethod
+    def __new__(cls, elem: torch.Tensor):
+        r = torch.Tensor._make_wrapper_subclass(cls, elem.size(), strides=elem.stride(),
+                                                storage_offset=elem.storage_offset(), dtype=elem.dtype,
+                                                layout=elem.layout, device=DEVICE, requires_grad=elem.requires_grad)
+        r.elem = elem
+        return r
+
+    # a "traceable wrapper subclass": Module.to/.float swap whole parameters (torch.utils.swap_tensors)
+    # instead of `param.data = ...`, which would change the wrapper but not the CPU tensor inside it
+    def __tensor_flatten__(self):
+        return ["elem"], None
+
+    @staticmethod
+    def __tensor_unflatten__(inner, meta, outer_size, outer_stride):
+        return FakeGpuTensor(inner["elem"])
+
+    def __repr__(self, **kwargs):
+        return repr(self.elem)[:-1] + f", device='{DEVICE}')"
+
+    def __format__(self, spec):                 # a 0-dim CUDA tensor formats as its number
+        return self.elem.__format__(spec)
+
+    def tolist(self):                           # works on CUDA tensors too
+        return self.elem.tolist()
+
+    def numpy(self, *args, **kwargs):           # as CUDA: np.asarray and matplotlib end up here
+        raise TypeError(f"can't convert {DEVICE} device type tensor to numpy. Use Tensor.cpu() to copy the "
+                        "tensor to host memory first. (simulated GPU: CUDA raises this too)")
+
+    @classmethod
+    def __torch_dispatch__(cls, func, types, args=(), kwargs=None):
+        return _run(func, args, kwargs or {})
+
+
+def _is_fake(device) -> bool:
+    return device is not None and torch.device(device).type == NAME
+
+
+def _run(func, args, kwargs):
+    """Run ``func`` on the CPU values; refuse a mix of devices; wrap the results if the inputs were fake."""
+    fake, cpu = [], []
+
+    def unwrap(t):
+        if isinstance(t, FakeGpuTensor):
+            fake.append(t)
+            return t.elem
+        if isinstance(t, torch.Tensor) and t.dim() > 0:   # CUDA accepts 0-dim CPU tensors as scalars
+            cpu.append(t)
+        return t
+
+    u_args, u_kwargs = tree_map(unwrap, (tuple(args), dict(kwargs)))
+    to_fake = _is_fake(u_kwargs.get("device"))
+    if to_fake:
+        u_kwargs["device"] = torch.device("cpu")
+    if fake and cpu and func not in _CROSS_DEVICE:
+        raise DeviceMismatch(f"Expected all tensors to be on the same device, but found at least two devices, "
+                             f"{DEVICE} and cpu! ({func}; simulated GPU: CUDA raises this too)")
+    out = func(*u_args, **u_kwargs)
+    if func is _aten.copy_.default:
+        return args[0]                                 # in place: the destination keeps its device
+    if func is _aten._to_copy.default:
+        wrap = to_fake or ("device" not in kwargs and bool(fake))
+    else:
+        wrap = bool(fake) or to_fake
+    return tree_map(lambda t: FakeGpuTensor(t) if wrap and type(t) is torch.Tensor else t, out)
+
+
+class _Mode(TorchDispatchMode):
+    """Sees operations on plain tensors too: factories with device=fakegpu, .to(fakegpu)."""
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        return _run(func, args, kwargs or {})
+
+
+_RealGenerator = torch.Generator
+
+
+class Generator(_RealGenerator):
+    """``torch.Generator`` that also accepts ``device='fakegpu'`` (a CPU generator reporting that device)."""
+
+    def __new__(cls, device="cpu"):
+        g = _RealGenerator.__new__(cls)
+        g._fake = _is_fake(device)
+        return g
+
+    def __init__(self, device="cpu"):
+        pass
+
+    @property
+    def device(self):
+        return DEVICE if self._fake else torch.device("cpu")
+
+
+def activate() -> torch.device:
+    """Simulate a GPU in this process from now on, and make ``ae.device()`` choose it. Returns the device."""
+    global _mode, DEVICE
+    if _mode is not None:
+        return DEVICE
+    from torch.utils.backend_registration import _setup_privateuseone_for_python_backend
+    _setup_privateuseone_for_python_backend(NAME)   # device guard and hooks for the PrivateUse1 slot
+    DEVICE = torch.device(NAME, 0)
+    torch.Generator = Generator
+    _mode = _Mode()
+    _mode.__enter__()
+    import aecourse
+    import aecourse.config as config
+    real = config.device
+
+    def device():
+        """The simulated GPU (tests/fake_gpu.py)."""
+        return DEVICE
+
+    for name, module in list(sys.modules.items()):
+        if (name == "aecourse" or name.startswith("aecourse.")) and getattr(module, "device", None) is real:
+            module.device = device
+    config.device = aecourse.device = device
+    return DEVICE
+
+
+def ipython_dir(directory: Path) -> Path:
+    """An IPYTHONDIR whose startup file activates the simulated GPU: kernels started with
+    ``IPYTHONDIR`` set to it compute on ``fakegpu``."""
+    startup = Path(directory) / "profile_default" / "startup"
+    startup.mkdir(parents=True, exist_ok=True)
+    (startup / "00-fake-gpu.py").write_text(
+        f"import sys\nsys.path.insert(0, {str(Path(__file__).resolve().parent)!r})\n"
+        "import fake_gpu\nfake_gpu.activate()\n")
+    return Path(directory)

@@ -1,0 +1,115 @@
+"""tests/fake_gpu.py, the simulated GPU: it catches what CUDA would, and computes what the CPU does.
+
+Activation lasts for a whole process, so each check runs in a fresh Python. The chapters themselves
+run on it in tests/test_course_builds.py (the student copies).
+"""
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+TESTS = Path(__file__).resolve().parent
+
+
+def run(code: str) -> str:
+    script = f"import sys\nsys.path.insert(0, {str(TESTS)!r})\nimport fake_gpu\n" + textwrap.dedent(code)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
+                          env={"TQDM_DISABLE": "1", "AECOURSE_DEVICE": "", "PATH": "/usr/bin:/bin"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.stdout
+
+
+def test_it_fails_where_cuda_fails():
+    out = run("""
+        import numpy as np, torch, aecourse as ae
+        dev = fake_gpu.activate()
+        a = torch.randn(3, 4, device=dev)
+        for name, bad in [("CPU tensor meets GPU tensor", lambda: a @ torch.randn(4, 2)),
+                          ("numpy of a GPU tensor", lambda: a.numpy()),
+                          ("np.asarray of a GPU tensor", lambda: np.asarray(a)),
+                          ("CPU model, GPU data", lambda: torch.nn.Linear(4, 2)(a))]:
+            try:
+                bad()
+                print(name, "NOT CAUGHT")
+            except (RuntimeError, TypeError) as exc:
+                assert "simulated GPU" in str(exc), exc
+                print(name, "caught")
+        try:   # a generator's device is not simulated inside operations; aecourse checks it itself
+            ae.masking_noise(a, 0.5, generator=torch.Generator())
+        except ValueError as exc:
+            print("CPU generator for GPU data: refused by aecourse:", "device" in str(exc))
+        # what CUDA allows: 0-dim CPU tensors as scalars, explicit moves, in-place copies across devices
+        b = a * torch.tensor(2.0) + a.sum()
+        c = a.cpu() @ torch.randn(4, 2)
+        a.copy_(torch.zeros(3, 4))
+        print(b.device, c.device, type(c).__name__, float(a.sum()), f"{a.sum():.1f}", a.tolist()[0][0])
+    """)
+    assert "NOT CAUGHT" not in out and out.count("caught") == 4, out
+    assert "CPU generator for GPU data: refused by aecourse: True" in out
+    assert "fakegpu:0 cpu Tensor 0.0 0.0 0.0" in out
+
+
+def test_training_on_it_gives_the_cpu_numbers_bitwise():
+    code = """
+        import torch, aecourse as ae
+        {activate}
+        dev = ae.device()
+        ae.seed_everything(0)
+        x = ae.load_mnist().x_train[:500]
+        model = ae.Autoencoder([784, 64, 16])
+        model.to(dev).double().float()                      # conversions keep the same Parameter objects
+        h = ae.fit(model, x, epochs=2, batch_size=50, loss="bce", val=x[:100], progress=False)
+        rbm = ae.RBM(784, 32, epochs=1, random_state=0, device=dev, progress=False).fit(x.to(dev))
+        noisy = ae.masking_noise(x.to(dev), 0.3, generator=torch.Generator(device=dev).manual_seed(0))
+        pca = ae.PCA(5).fit(x.to(dev))
+        print(dev.type, next(model.parameters()).device.type, rbm.weight_.device.type)
+        print(repr(h.train_loss), repr(h.val_loss))
+        print(float(model.encoder[0].weight.double().sum()), float(rbm.weight_.double().sum()),
+              float(noisy.double().sum()), float(pca.explained_variance_.sum()))
+    """
+    cpu = run(code.format(activate="")).splitlines()
+    fake = run(code.format(activate="fake_gpu.activate()")).splitlines()
+    assert cpu[0] == "cpu cpu cpu" and fake[0] == "fakegpu fakegpu fakegpu"
+    assert fake[1:] == cpu[1:]
+
+
+def test_the_package_runs_on_it(tmp_path):
+    parts = {
+        "vae": """
+            vae = ae.VAE([784, 64, 2])
+            ae.fit(vae, x, epochs=1, loss=ae.negative_elbo, progress=False)
+            print(ae.iwae_bound(vae, x[:20], k=5).device.type, ae.manifold_grid(vae, n=3).device.type,
+                  ae.active_units(vae, x), ae.kl_per_dim(vae, x).device.type)
+            ae.plot.image_grid(ae.reconstruct(vae, x[:4]))
+        """,
+        "deep": """
+            stack = ae.greedy_pretrain(x, [784, 32, 8, 2], epochs=1, device=ae.device(), progress=False)
+            net = ae.DeepAutoencoder.from_rbms(stack)
+            ae.fit(net, x, epochs=1, loss="bce", progress=False)
+            print(ae.layer_gradient_norms(net, x[:50]) is not None, ae.encode(net, x).device.type)
+        """,
+        "stacked": """
+            stack = ae.StackedAutoencoder([784, 32, 8], corrupt=ae.corruption("masking", 0.25), epochs=1,
+                                          device=ae.device(), progress=False).fit(x)
+            print(stack.transform(x).device.type, stack.encoder()(x).device.type)
+        """,
+        "checkpoint": f"""
+            model = ae.Autoencoder([784, 8])
+            ae.fit(model, x, epochs=1, progress=False)
+            ae.save(model, {str(tmp_path / 'm.pt')!r})
+            back = ae.load({str(tmp_path / 'm.pt')!r}, device=ae.device())
+            print(next(back.parameters()).device.type, float((ae.reconstruct(back, x) - ae.reconstruct(model, x)).abs().max()))
+        """,
+        "scipy": """
+            model = ae.Autoencoder([784, 8])
+            opt = ae.ScipyMinimizer(model.to(ae.device()).parameters(), method="CG", maxiter=3)
+            ae.fit(model, x, batch_size=None, optimizer=opt, epochs=1, progress=False)
+            print(next(model.parameters()).device.type)
+        """,
+    }
+    code = "".join(f"print('== {name}')\n" + textwrap.dedent(part) for name, part in parts.items())
+    out = run("import torch, aecourse as ae\nfake_gpu.activate()\nx = ae.load_mnist(device=ae.device()).x_train[:300]\n"
+              + code)
+    printed = out.split("== ")[1:]
+    assert [p.split()[0] for p in printed] == list(parts), out
+    assert all("fakegpu" in p for p in printed), out
