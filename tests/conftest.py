@@ -5,6 +5,10 @@ import torch
 
 os.environ.setdefault("TQDM_DISABLE", "1")  # no progress bars in unit-test output
 
+if os.environ.get("AECOURSE_FAKE_GPU") == "1":   # the unit tests on a simulated GPU (tests/fake_gpu.py)
+    import fake_gpu
+    fake_gpu.activate()
+
 
 @pytest.fixture
 def cpu(monkeypatch):

@@ -24,6 +24,7 @@ functions check the generator's device themselves, before any operation).
 """
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -155,8 +156,8 @@ def activate() -> torch.device:
     real = config.device
 
     def device():
-        """The simulated GPU (tests/fake_gpu.py)."""
-        return DEVICE
+        """The simulated GPU (tests/fake_gpu.py), unless ``AECOURSE_DEVICE=cpu`` asks for the CPU."""
+        return torch.device("cpu") if os.environ.get("AECOURSE_DEVICE", "").strip().lower() == "cpu" else DEVICE
 
     for name, module in list(sys.modules.items()):
         if (name == "aecourse" or name.startswith("aecourse.")) and getattr(module, "device", None) is real:

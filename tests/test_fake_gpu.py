@@ -3,6 +3,7 @@
 Activation lasts for a whole process, so each check runs in a fresh Python. The chapters themselves
 run on it in tests/test_course_builds.py (the student copies).
 """
+import os
 import subprocess
 import sys
 import textwrap
@@ -113,3 +114,18 @@ def test_the_package_runs_on_it(tmp_path):
     printed = out.split("== ")[1:]
     assert [p.split()[0] for p in printed] == list(parts), out
     assert all("fakegpu" in p for p in printed), out
+
+
+def test_the_unit_tests_pass_on_it():
+    """The package's unit tests with ae.device() on the simulated GPU (AECOURSE_FAKE_GPU=1, conftest.py).
+    Left out: the builds and notebooks (the student copies run on it in test_course_builds.py), the
+    browser, the benchmarks and the scripts, and this file."""
+    left_out = {"test_course_builds.py", "test_browser.py", "test_benchmarks.py", "test_gpu_script.py",
+                "test_fake_gpu.py", "test_project.py"}
+    files = sorted(str(p) for p in TESTS.glob("test_*.py") if p.name not in left_out)
+    env = {k: v for k, v in os.environ.items() if k != "AECOURSE_DEVICE"}
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", *files],
+                          capture_output=True, text=True, timeout=900, cwd=TESTS.parent,
+                          env={**env, "AECOURSE_FAKE_GPU": "1"})
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert "which the simulated GPU replaces" in proc.stdout   # it did run on the simulated GPU
