@@ -162,7 +162,7 @@ end=$(date +%s)
 } >> "$results"
 [ "$status" -ne 0 ] || status=$rc   # 124: a stage reached its time limit
 echo
-sed -n '/^## Paper-scale/,$p' "$results"
+sed -n '/^## Unit tests/,$p' "$results"
 if [ -n "${OUT:-}" ] && [ -d "$OUT" ]; then
     cp "$results" "$res"/gpu-*.log "$OUT"/ && echo "copied the results and logs into $OUT"
 fi

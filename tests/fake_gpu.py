@@ -21,6 +21,10 @@ Not simulated: speed, memory, numerical differences between GPU and CPU kernels,
 an operation: ``torch.Generator(device="fakegpu")`` works, but a generator reaches the dispatcher
 as a new Python object, so the mode cannot tell which device it was made for (aecourse's corruption
 functions check the generator's device themselves, before any operation).
+
+It leans on PyTorch internals (``torch.utils._python_dispatch``, ``torch.utils._pytree``,
+``_setup_privateuseone_for_python_backend``, ``Tensor._make_wrapper_subclass``), present in the
+torch the course pins (2.13); a new torch may need this file adjusted.
 """
 from __future__ import annotations
 
