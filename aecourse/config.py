@@ -1,6 +1,7 @@
 """Device choice, seeding and the course's quick mode (chapter 00)."""
 from __future__ import annotations
 
+import functools
 import os
 import random
 
@@ -14,7 +15,7 @@ import torch
 if os.environ.get("AECOURSE_KEEP_DENORMALS", "0") != "1":
     torch.set_flush_denormal(True)
 
-__all__ = ["device", "seed_everything", "QUICK", "budget", "claim"]
+__all__ = ["device", "has_float64", "seed_everything", "QUICK", "budget", "claim"]
 
 _VALID_DEVICES = ("cpu", "cuda", "mps")
 
@@ -23,12 +24,31 @@ _VALID_DEVICES = ("cpu", "cuda", "mps")
 QUICK: bool = os.environ.get("AECOURSE_QUICK", "0").strip().lower() in ("1", "true", "yes")
 
 
-def device() -> torch.device:
+def device(float64: bool = False) -> torch.device:
     """The device the course computes on: cuda > mps > cpu.
 
     ``AECOURSE_DEVICE`` (``cpu``, ``cuda``, ``cuda:1``, ``mps``) overrides the choice; asking for a
-    device this machine does not have is an error, never a silent fallback.
+    device this machine does not have is an error, never a silent fallback. ``float64=True`` asks
+    for a device that computes in float64: the same one, or the CPU where it has no float64 (Apple's
+    MPS has none).
     """
+    chosen = _choose_device()
+    if float64 and not has_float64(chosen):
+        return torch.device("cpu")
+    return chosen
+
+
+@functools.lru_cache(maxsize=None)
+def has_float64(device: torch.device) -> bool:
+    """Whether ``device`` computes in float64. Apple's MPS does not: PyTorch refuses float64 tensors there."""
+    try:
+        torch.zeros(1, dtype=torch.float64, device=device)
+    except (TypeError, RuntimeError):
+        return False
+    return True
+
+
+def _choose_device() -> torch.device:
     wanted = os.environ.get("AECOURSE_DEVICE", "").strip()
     if wanted:
         kind = wanted.split(":")[0]

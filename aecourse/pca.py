@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import torch
 
+from .config import has_float64
 from .validate import check_positive_int, check_tensor
 
 __all__ = ["PCA", "principal_angles"]
@@ -99,8 +100,9 @@ class PCA:
         if k > min(n, d):
             raise ValueError(f"n_components={k} is larger than min(n_samples, n_features) = "
                              f"min({n}, {d}); a {d}-feature dataset of {n} rows has at most {min(n, d)} components.")
-        # float64 for the decomposition: float32 loses the small-variance directions' accuracy
-        x64 = x.to(torch.float64)
+        # float64 for the decomposition: float32 loses the small-variance directions' accuracy; on a
+        # device without float64 (Apple's MPS) it runs on the CPU and the results go back to the device
+        x64 = (x if has_float64(x.device) else x.cpu()).to(torch.float64)
         mean = x64.mean(dim=0)
         if not bool(torch.isfinite(mean).all()):   # a NaN or an infinity makes its column's mean one too
             check_tensor(x, "x")                   # says how many values are bad
@@ -120,12 +122,12 @@ class PCA:
         vh = _svd_flip(vh)
         variance = s.pow(2) / max(n - 1, 1)
         total = total / max(n - 1, 1)
-        self.mean_ = mean.to(x.dtype)
-        self.components_ = vh.to(x.dtype)
-        self.singular_values_ = s.to(x.dtype)
-        self.explained_variance_ = variance.to(x.dtype)
+        self.mean_ = mean.to(x.device, x.dtype)
+        self.components_ = vh.to(x.device, x.dtype)
+        self.singular_values_ = s.to(x.device, x.dtype)
+        self.explained_variance_ = variance.to(x.device, x.dtype)
         ratio = variance / total if total > 0 else torch.zeros_like(variance)  # constant data: no variance
-        self.explained_variance_ratio_ = ratio.to(x.dtype)
+        self.explained_variance_ratio_ = ratio.to(x.device, x.dtype)
         self.n_samples_, self.n_features_in_ = n, d
         return self
 
@@ -169,10 +171,13 @@ def principal_angles(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
     Returns
     -------
-    tensor of shape (min(p, q),), float64, smallest angle first.
+    tensor of shape (min(p, q),), float64, smallest angle first; on the CPU if ``a``'s device has no
+    float64 (Apple's MPS).
     """
     a = check_tensor(a, "a")
     b = check_tensor(b, "b")
+    if not has_float64(a.device):
+        a, b = a.cpu(), b.cpu()
     if a.shape[0] != b.shape[0]:
         raise ValueError(f"a and b must have the same number of rows (the ambient dimension); got {tuple(a.shape)} "
                          f"and {tuple(b.shape)}. Pass bases as columns, e.g. pca.components_.T of shape (d, k).")

@@ -195,7 +195,8 @@ def fit(
     callback : callable, optional
         ``callback(model, history)`` after every epoch; returning True stops training.
     device : optional
-        Where to train; default :func:`aecourse.device`.
+        Where to train; default :func:`aecourse.device` (``device(float64=True)`` when the data or the
+        model are float64, so that on Apple's MPS, which has no float64, that training runs on the CPU).
     progress : bool
         Show a progress bar (also off with ``TQDM_DISABLE=1``).
 
@@ -233,7 +234,10 @@ def fit(
     else:
         raise TypeError(f"loss must be 'mse', 'bce' or a callable, got {type(loss).__name__}.")
 
-    dev = torch.device(device) if device is not None else config.device()
+    if device is None:   # float64 training on a device without float64 (Apple's MPS) goes to the CPU
+        float64 = x.dtype == torch.float64 or any(p.dtype == torch.float64 for p in model.parameters())
+        device = config.device(float64=float64)
+    dev = torch.device(device)
     model.to(dev)
     x = x.to(dev)
     y = y.to(dev) if y is not None else None

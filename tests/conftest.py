@@ -5,9 +5,9 @@ import torch
 
 os.environ.setdefault("TQDM_DISABLE", "1")  # no progress bars in unit-test output
 
-if os.environ.get("AECOURSE_FAKE_GPU") == "1":   # the unit tests on a simulated GPU (tests/fake_gpu.py)
-    import fake_gpu
-    fake_gpu.activate()
+if os.environ.get("AECOURSE_FAKE_GPU") in ("1", "mps"):   # the unit tests on a simulated GPU (tests/fake_gpu.py);
+    import fake_gpu                                          # "mps": one without float64, as Apple's MPS
+    fake_gpu.activate(float64=os.environ["AECOURSE_FAKE_GPU"] == "1")
 
 
 @pytest.fixture

@@ -29,7 +29,6 @@ torch the course pins (2.13); a new torch may need this file adjusted.
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import torch
@@ -41,6 +40,7 @@ DEVICE: torch.device | None = None     # torch.device("fakegpu", 0) once activat
 _aten = torch.ops.aten
 _CROSS_DEVICE = {_aten.copy_.default, _aten._to_copy.default}   # the operations that move data between devices
 _mode: TorchDispatchMode | None = None
+_float64 = True                         # activate(float64=False) simulates Apple's MPS, which has none
 
 
 class DeviceMismatch(RuntimeError):
@@ -115,7 +115,18 @@ def _run(func, args, kwargs):
         wrap = to_fake or ("device" not in kwargs and bool(fake))
     else:
         wrap = bool(fake) or to_fake
+    if wrap and not _float64 and any(isinstance(t, torch.Tensor) and t.dtype == torch.float64
+                                     for t in _leaves(out)):
+        raise TypeError(f"Cannot convert a {NAME} tensor to float64 dtype: the simulated device has no float64, "
+                        "like Apple's MPS (\"the MPS framework doesn't support float64. Please use float32 "
+                        f"instead.\"). ({func}; simulated GPU)")
     return tree_map(lambda t: FakeGpuTensor(t) if wrap and type(t) is torch.Tensor else t, out)
+
+
+def _leaves(tree) -> list:
+    found = []
+    tree_map(found.append, tree)
+    return found
 
 
 class _Mode(TorchDispatchMode):
@@ -144,38 +155,38 @@ class Generator(_RealGenerator):
         return DEVICE if self._fake else torch.device("cpu")
 
 
-def activate() -> torch.device:
-    """Simulate a GPU in this process from now on, and make ``ae.device()`` choose it. Returns the device."""
-    global _mode, DEVICE
+def activate(float64: bool = True) -> torch.device:
+    """Simulate a GPU in this process from now on, and make ``ae.device()`` choose it. Returns the device.
+
+    ``float64=False`` simulates a device without float64, as Apple's MPS is: creating a float64
+    tensor on it, or converting one to float64 there, raises as MPS does.
+    """
+    global _mode, DEVICE, _float64
     if _mode is not None:
         return DEVICE
+    _float64 = float64
     from torch.utils.backend_registration import _setup_privateuseone_for_python_backend
     _setup_privateuseone_for_python_backend(NAME)   # device guard and hooks for the PrivateUse1 slot
     DEVICE = torch.device(NAME, 0)
     torch.Generator = Generator
     _mode = _Mode()
     _mode.__enter__()
-    import aecourse
     import aecourse.config as config
-    real = config.device
 
-    def device():
+    def choose():
         """The simulated GPU (tests/fake_gpu.py), unless ``AECOURSE_DEVICE=cpu`` asks for the CPU."""
         return torch.device("cpu") if os.environ.get("AECOURSE_DEVICE", "").strip().lower() == "cpu" else DEVICE
 
-    for name, module in list(sys.modules.items()):
-        if (name == "aecourse" or name.startswith("aecourse.")) and getattr(module, "device", None) is real:
-            module.device = device
-    config.device = aecourse.device = device
+    config._choose_device = choose   # ae.device() asks it; ae.device(float64=True) then checks has_float64
     return DEVICE
 
 
-def ipython_dir(directory: Path) -> Path:
+def ipython_dir(directory: Path, float64: bool = True) -> Path:
     """An IPYTHONDIR whose startup file activates the simulated GPU: kernels started with
-    ``IPYTHONDIR`` set to it compute on ``fakegpu``."""
+    ``IPYTHONDIR`` set to it compute on ``fakegpu`` (without float64 if ``float64=False``)."""
     startup = Path(directory) / "profile_default" / "startup"
     startup.mkdir(parents=True, exist_ok=True)
     (startup / "00-fake-gpu.py").write_text(
         f"import sys\nsys.path.insert(0, {str(Path(__file__).resolve().parent)!r})\n"
-        "import fake_gpu\nfake_gpu.activate()\n")
+        f"import fake_gpu\nfake_gpu.activate(float64={float64})\n")
     return Path(directory)

@@ -7,7 +7,7 @@ import torch
 
 import aecourse as ae
 
-real_device_choice = pytest.mark.skipif(os.environ.get("AECOURSE_FAKE_GPU") == "1",
+real_device_choice = pytest.mark.skipif(os.environ.get("AECOURSE_FAKE_GPU") in ("1", "mps"),
                                         reason="tests ae.device()'s own choice, which the simulated GPU replaces")
 
 
@@ -16,6 +16,13 @@ def test_device_defaults_to_an_available_device(monkeypatch):
     monkeypatch.delenv("AECOURSE_DEVICE", raising=False)
     expected = "cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu"
     assert ae.device().type == expected
+
+
+def test_float64_device(monkeypatch):
+    monkeypatch.setenv("AECOURSE_DEVICE", "cpu")
+    assert ae.has_float64(torch.device("cpu"))
+    assert ae.device(float64=True) == ae.device() == torch.device("cpu")
+    # a device without float64 (Apple's MPS) is simulated in tests/test_fake_gpu.py
 
 
 def test_device_override(monkeypatch):

@@ -72,15 +72,22 @@ def test_student_copies_drop_solutions_and_keep_stubs(student_dir):
         assert sum("exercise" in tags(c) for c in copy.cells) == sum("exercise" in tags(c) for c in original.cells)
 
 
-@pytest.mark.parametrize("name", [p.name for p in NOTEBOOKS])
-def test_student_copy_runs_past_every_exercise(student_dir, name, monkeypatch, tmp_path):
-    """On a simulated GPU (tests/fake_gpu.py): a learner with one runs these copies, and a tensor left
-    on the CPU, or .numpy() on a GPU tensor, fails there. Chapter 00 runs on the CPU: it asserts that
-    the device is one a learner can have (cpu, cuda or mps)."""
+# (chapter, simulated device): learners with a GPU run these copies, and a tensor left on the CPU,
+# .numpy() on a GPU tensor or float64 on Apple's MPS fails there. The simulated device without
+# float64 ("mps") catches all three; chapter 02, which computes in float64 and so runs on the CPU
+# on such a device, runs on the one with float64 ("cuda") too. Chapter 00 runs on the CPU: it
+# asserts that the device is one a learner can have (cpu, cuda or mps).
+RUNS = [(p.name, "cpu" if p.name.startswith("00_") else "mps") for p in NOTEBOOKS] + [("02_pca_equivalence.ipynb", "cuda")]
+
+
+@pytest.mark.parametrize("name,device", RUNS, ids=[f"{n[:2]}-{d}" for n, d in RUNS])
+def test_student_copy_runs_past_every_exercise(student_dir, name, device, monkeypatch, tmp_path):
+    """Every student copy runs, in quick mode, on a simulated GPU (tests/fake_gpu.py)."""
     monkeypatch.setenv("AECOURSE_QUICK", "1")
-    on_gpu = not name.startswith("00_")
+    on_gpu = device != "cpu"
     if on_gpu:
-        monkeypatch.setenv("IPYTHONDIR", str(fake_gpu.ipython_dir(tmp_path / "ipython")))
+        ipython = fake_gpu.ipython_dir(tmp_path / "ipython", float64=device == "cuda")
+        monkeypatch.setenv("IPYTHONDIR", str(ipython))
     notebook = nbformat.read(student_dir / name, as_version=4)
     notebook.cells.append(nbformat.v4.new_code_cell("print('ran on', ae.device())"))
     NotebookClient(notebook, timeout=600, kernel_name="python3",

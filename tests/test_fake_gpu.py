@@ -129,3 +129,29 @@ def test_the_unit_tests_pass_on_it():
                           env={**env, "AECOURSE_FAKE_GPU": "1"})
     assert proc.returncode == 0, proc.stdout[-4000:]
     assert "which the simulated GPU replaces" in proc.stdout   # it did run on the simulated GPU
+
+
+def test_without_float64_as_on_apples_mps():
+    out = run("""
+        import torch, aecourse as ae
+        dev = fake_gpu.activate(float64=False)
+        print(ae.device(), ae.device(float64=True), ae.has_float64(dev), ae.has_float64(torch.device("cpu")))
+        try:
+            torch.zeros(2, device=dev).double()
+        except TypeError as exc:
+            print("float64 refused:", "float64" in str(exc))
+        x = ae.load_mnist().x_train[:1000]
+        on_dev, on_cpu = ae.PCA(8).fit(x.to(dev)), ae.PCA(8).fit(x)   # float64 work on the CPU, results back
+        print(on_dev.components_.device, on_dev.components_.dtype,
+              bool(torch.equal(on_dev.components_.cpu(), on_cpu.components_)),
+              float((on_dev.reconstruct(x.to(dev)).cpu() - on_cpu.reconstruct(x)).abs().max()) < 1e-6)
+        angles = ae.principal_angles(on_dev.components_.T, on_dev.components_[:4].T)
+        print(angles.device, angles.dtype, float(angles.max()) < 1e-6)
+        model64, model32 = ae.Autoencoder([784, 8]).double(), ae.Autoencoder([784, 8])
+        ae.fit(model64, x.double(), epochs=1, progress=False)   # float64: fit's default device is the CPU
+        ae.fit(model32, x, epochs=1, progress=False)
+        print(next(model64.parameters()).device, next(model32.parameters()).device)
+    """)
+    assert out.splitlines() == ["fakegpu:0 cpu False True", "float64 refused: True",
+                                "fakegpu:0 torch.float32 True True", "cpu torch.float64 True",
+                                "cpu fakegpu:0"], out
