@@ -12,3 +12,9 @@ if [ "$(getconf GNU_LIBC_VERSION 2>/dev/null | awk '{split($2, v, "."); print (v
         *) export GLIBC_TUNABLES="${GLIBC_TUNABLES:+$GLIBC_TUNABLES:}glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=4194304" ;;
     esac
 fi
+
+# Apple's MPS (the GPU of Apple-silicon Macs, which ae.device() picks there) lacks some operators;
+# with this set, PyTorch runs those on the CPU, with a warning, instead of failing. Only on macOS.
+if [ "$(uname -s)" = Darwin ]; then
+    export PYTORCH_ENABLE_MPS_FALLBACK="${PYTORCH_ENABLE_MPS_FALLBACK:-1}"
+fi

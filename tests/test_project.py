@@ -66,3 +66,23 @@ def test_course_env_sets_the_malloc_tunables_on_a_current_glibc():
         assert tunables() == ""                                               # nothing where it means nothing
     assert tunables(GLIBC_TUNABLES="glibc.malloc.mmap_threshold=1") == "glibc.malloc.mmap_threshold=1"
     assert '. "$ROOT/scripts/course_env.sh"' in (ROOT / "course").read_text()
+
+
+def test_course_env_turns_on_the_mps_fallback_on_macos_only(tmp_path):
+    import os
+    import subprocess
+
+    def fallback(system: str, **env) -> str:
+        fake_bin = tmp_path / system
+        fake_bin.mkdir(exist_ok=True)
+        (fake_bin / "uname").write_text(f"#!/bin/sh\necho {system}\n")   # what `uname -s` says on that system
+        (fake_bin / "uname").chmod(0o755)
+        base = {k: v for k, v in os.environ.items() if k != "PYTORCH_ENABLE_MPS_FALLBACK"}
+        base["PATH"] = f"{fake_bin}:{base['PATH']}"
+        script = '. scripts/course_env.sh; printf %s "${PYTORCH_ENABLE_MPS_FALLBACK:-unset}"'
+        return subprocess.run(["bash", "-c", script], cwd=ROOT, env={**base, **env}, capture_output=True,
+                              text=True, check=True).stdout
+
+    assert fallback("Darwin") == "1"
+    assert fallback("Darwin", PYTORCH_ENABLE_MPS_FALLBACK="0") == "0"   # the user's own setting wins
+    assert fallback("Linux") == "unset"
