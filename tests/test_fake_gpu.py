@@ -151,7 +151,12 @@ def test_without_float64_as_on_apples_mps():
         ae.fit(model64, x.double(), epochs=1, progress=False)   # float64: fit's default device is the CPU
         ae.fit(model32, x, epochs=1, progress=False)
         print(next(model64.parameters()).device, next(model32.parameters()).device)
+
+        def cosines(a, b):   # a learner's right answer, left on the device: the check compares on the CPU
+            return torch.linalg.svdvals(torch.linalg.qr(a).Q.T @ torch.linalg.qr(b).Q).float().to(dev)
+        ae.checks.subspace_cosines(cosines)
     """)
     assert out.splitlines() == ["fakegpu:0 cpu False True", "float64 refused: True",
                                 "fakegpu:0 torch.float32 True True", "cpu torch.float64 True",
-                                "cpu fakegpu:0"], out
+                                "cpu fakegpu:0"] + out.splitlines()[5:], out
+    assert out.splitlines()[5].startswith("✓ subspace_cosines"), out

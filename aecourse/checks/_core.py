@@ -21,7 +21,7 @@ class Mistake:
 
 def _as_tensor(value):
     if isinstance(value, torch.Tensor):
-        return value.detach().double()
+        return value.detach().cpu().double()   # cpu first: Apple's MPS has no float64
     if isinstance(value, (int, float)):
         return torch.tensor(float(value), dtype=torch.float64)
     return None
