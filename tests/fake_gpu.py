@@ -39,6 +39,9 @@ NAME = "fakegpu"
 DEVICE: torch.device | None = None     # torch.device("fakegpu", 0) once activate() has registered the name
 _aten = torch.ops.aten
 _CROSS_DEVICE = {_aten.copy_.default, _aten._to_copy.default}   # the operations that move data between devices
+# CUDA also indexes a device tensor with CPU index or mask tensors (it moves them itself)
+_INDEXING = {_aten.index.Tensor, _aten.index_put.default, _aten.index_put_.default, _aten._index_put_impl_.default}
+_INDEX_DTYPES = {torch.int64, torch.int32, torch.bool, torch.uint8}
 _mode: TorchDispatchMode | None = None
 _float64 = True                         # activate(float64=False) simulates Apple's MPS, which has none
 
@@ -105,7 +108,8 @@ def _run(func, args, kwargs):
     to_fake = _is_fake(u_kwargs.get("device"))
     if to_fake:
         u_kwargs["device"] = torch.device("cpu")
-    if fake and cpu and func not in _CROSS_DEVICE:
+    indices_only = func in _INDEXING and all(t.dtype in _INDEX_DTYPES for t in cpu)
+    if fake and cpu and func not in _CROSS_DEVICE and not indices_only:
         raise DeviceMismatch(f"Expected all tensors to be on the same device, but found at least two devices, "
                              f"{DEVICE} and cpu! ({func}; simulated GPU: CUDA raises this too)")
     out = func(*u_args, **u_kwargs)

@@ -41,7 +41,11 @@ def test_it_fails_where_cuda_fails():
             ae.masking_noise(a, 0.5, generator=torch.Generator())
         except ValueError as exc:
             print("CPU generator for GPU data: refused by aecourse:", "device" in str(exc))
-        # what CUDA allows: 0-dim CPU tensors as scalars, explicit moves, in-place copies across devices
+        # what CUDA allows: 0-dim CPU tensors as scalars, explicit moves, in-place copies across devices,
+        # CPU index and mask tensors
+        rows, mask = a[torch.tensor([0, 2])], a[torch.tensor([True, False, True])]
+        a[torch.tensor([1])] = 0.0
+        print("indexing with CPU indices:", rows.device, mask.device)
         b = a * torch.tensor(2.0) + a.sum()
         c = a.cpu() @ torch.randn(4, 2)
         a.copy_(torch.zeros(3, 4))
@@ -50,6 +54,7 @@ def test_it_fails_where_cuda_fails():
     assert "NOT CAUGHT" not in out and out.count("caught") == 4, out
     assert "CPU generator for GPU data: refused by aecourse: True" in out
     assert "fakegpu:0 cpu Tensor 0.0 0.0 0.0" in out
+    assert "indexing with CPU indices: fakegpu:0 fakegpu:0" in out
 
 
 def test_training_on_it_gives_the_cpu_numbers_bitwise():
