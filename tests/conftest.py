@@ -5,9 +5,19 @@ import torch
 
 os.environ.setdefault("TQDM_DISABLE", "1")  # no progress bars in unit-test output
 
-if os.environ.get("AECOURSE_FAKE_GPU") in ("1", "mps"):   # the unit tests on a simulated GPU (tests/fake_gpu.py);
-    import fake_gpu                                          # "mps": one without float64, as Apple's MPS
+# the unit tests on a simulated GPU (tests/fake_gpu.py): "1", or "mps" for one without float64, as Apple's MPS
+FAKE_GPU = os.environ.get("AECOURSE_FAKE_GPU") in ("1", "mps")
+if FAKE_GPU:
+    import fake_gpu
     fake_gpu.activate(float64=os.environ["AECOURSE_FAKE_GPU"] == "1")
+
+
+@pytest.fixture(autouse=True)
+def simulated_gpu():
+    """Under AECOURSE_FAKE_GPU, every test starts with ae.device() on the simulated GPU (a test that
+    reloads aecourse.config would otherwise put the tests after it back on the CPU)."""
+    if FAKE_GPU:
+        fake_gpu.activate()
 
 
 @pytest.fixture

@@ -163,25 +163,29 @@ def activate(float64: bool = True) -> torch.device:
     """Simulate a GPU in this process from now on, and make ``ae.device()`` choose it. Returns the device.
 
     ``float64=False`` simulates a device without float64, as Apple's MPS is: creating a float64
-    tensor on it, or converting one to float64 there, raises as MPS does.
+    tensor on it, or converting one to float64 there, raises as MPS does. Calling it again (with
+    any ``float64``) only makes ``ae.device()`` choose the simulated GPU again, e.g. after a test
+    reloaded ``aecourse.config``.
     """
     global _mode, DEVICE, _float64
-    if _mode is not None:
-        return DEVICE
-    _float64 = float64
-    from torch.utils.backend_registration import _setup_privateuseone_for_python_backend
-    _setup_privateuseone_for_python_backend(NAME)   # device guard and hooks for the PrivateUse1 slot
-    DEVICE = torch.device(NAME, 0)
-    torch.Generator = Generator
-    _mode = _Mode()
-    _mode.__enter__()
+    if _mode is None:
+        _float64 = float64
+        from torch.utils.backend_registration import _setup_privateuseone_for_python_backend
+        _setup_privateuseone_for_python_backend(NAME)   # device guard and hooks for the PrivateUse1 slot
+        DEVICE = torch.device(NAME, 0)
+        torch.Generator = Generator
+        _mode = _Mode()
+        _mode.__enter__()
     import aecourse.config as config
+    if not getattr(config._choose_device, "simulated", False):
+        real_choice = config._choose_device
 
-    def choose():
-        """The simulated GPU (tests/fake_gpu.py), unless ``AECOURSE_DEVICE=cpu`` asks for the CPU."""
-        return torch.device("cpu") if os.environ.get("AECOURSE_DEVICE", "").strip().lower() == "cpu" else DEVICE
+        def choose():
+            """The simulated GPU where ae.device() would choose automatically; AECOURSE_DEVICE as ever."""
+            return real_choice() if os.environ.get("AECOURSE_DEVICE", "").strip() else DEVICE
 
-    config._choose_device = choose   # ae.device() asks it; ae.device(float64=True) then checks has_float64
+        choose.simulated = True
+        config._choose_device = choose   # ae.device() asks it; ae.device(float64=True) then checks has_float64
     return DEVICE
 
 

@@ -1,5 +1,4 @@
 import importlib
-import os
 
 import numpy as np
 import pytest
@@ -7,11 +6,12 @@ import torch
 
 import aecourse as ae
 
-real_device_choice = pytest.mark.skipif(os.environ.get("AECOURSE_FAKE_GPU") in ("1", "mps"),
-                                        reason="tests ae.device()'s own choice, which the simulated GPU replaces")
+import fake_gpu
 
 
-@real_device_choice
+@pytest.mark.skipif(fake_gpu.DEVICE is not None,
+                    reason="checks ae.device()'s automatic choice, "
+                           "which the simulated GPU (AECOURSE_FAKE_GPU) replaces")
 def test_device_defaults_to_an_available_device(monkeypatch):
     monkeypatch.delenv("AECOURSE_DEVICE", raising=False)
     expected = "cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu"
@@ -30,7 +30,6 @@ def test_device_override(monkeypatch):
     assert ae.device() == torch.device("cpu")
 
 
-@real_device_choice
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error on a machine without CUDA")
 def test_cuda_requested_without_cuda_is_a_clear_error(monkeypatch):
     monkeypatch.setenv("AECOURSE_DEVICE", "cuda")
@@ -38,7 +37,6 @@ def test_cuda_requested_without_cuda_is_a_clear_error(monkeypatch):
         ae.device()
 
 
-@real_device_choice
 def test_unknown_device_name(monkeypatch):
     monkeypatch.setenv("AECOURSE_DEVICE", "tpu")
     with pytest.raises(ValueError, match="not a device the course knows"):

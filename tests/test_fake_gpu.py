@@ -106,7 +106,8 @@ def test_the_package_runs_on_it(tmp_path):
             ae.fit(model, x, epochs=1, progress=False)
             ae.save(model, {str(tmp_path / 'm.pt')!r})
             back = ae.load({str(tmp_path / 'm.pt')!r}, device=ae.device())
-            print(next(back.parameters()).device.type, float((ae.reconstruct(back, x) - ae.reconstruct(model, x)).abs().max()))
+            gap = (ae.reconstruct(back, x) - ae.reconstruct(model, x)).abs().max()
+            print(next(back.parameters()).device.type, float(gap))
         """,
         "scipy": """
             model = ae.Autoencoder([784, 8])
@@ -133,7 +134,7 @@ def test_the_unit_tests_pass_on_it():
                           capture_output=True, text=True, timeout=900, cwd=TESTS.parent,
                           env={**env, "AECOURSE_FAKE_GPU": "1"})
     assert proc.returncode == 0, proc.stdout[-4000:]
-    assert "which the simulated GPU replaces" in proc.stdout   # it did run on the simulated GPU
+    assert "the simulated GPU (AECOURSE_FAKE_GPU) replaces" in proc.stdout   # it did run on the simulated GPU
 
 
 def test_without_float64_as_on_apples_mps():
