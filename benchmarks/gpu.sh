@@ -33,17 +33,11 @@ if [ -z "${PY:-}" ]; then
 fi
 export PYTHONPATH="$root${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 
-# the first directory holding the four IDX files of dataset $1, in aecourse's search order
+# the first directory holding the four IDX files of dataset $1, as aecourse looks for them
 idx_dir() {
-    local d
-    for d in ${AECOURSE_DATA:+"$AECOURSE_DATA/$1" "$AECOURSE_DATA"} "$root/.gpu-data/$1" \
-             "${XDG_CACHE_HOME:-${HOME:-/nonexistent}/.cache}/aecourse/$1" "/usr/share/datasets/$1"; do
-        if [ -f "$d/train-images-idx3-ubyte.gz" ] && [ -f "$d/train-labels-idx1-ubyte.gz" ] &&
-           [ -f "$d/t10k-images-idx3-ubyte.gz" ] && [ -f "$d/t10k-labels-idx1-ubyte.gz" ]; then
-            echo "$d"; return 0
-        fi
-    done
-    return 1
+    "$PY" -c 'import sys; from aecourse.data import _find_idx_dir
+found, _ = _find_idx_dir(sys.argv[1], None)
+print(found or ""); sys.exit(found is None)' "$1"
 }
 
 if [ "$mode" = prepare ]; then
@@ -57,7 +51,7 @@ if [ "$mode" = prepare ]; then
     rm -rf .gpu-data && mkdir -p .gpu-data
     for name in fashion-mnist mnist; do
         if src=$(idx_dir "$name"); then
-            mkdir -p ".gpu-data/$name" && cp "$src"/*-ubyte.gz ".gpu-data/$name/" && echo "copied $name from $src"
+            mkdir -p ".gpu-data/$name" && cp "$src"/*ubyte* ".gpu-data/$name/" && echo "copied $name from $src"
         elif [ "$name" = fashion-mnist ]; then
             echo "Fashion-MNIST was not found: apt-get install -y dataset-fashion-mnist (or set AECOURSE_DATA)" >&2
             exit 1

@@ -25,7 +25,7 @@ import aecourse as ae
 PAPER = {"deep autoencoder, RBM-pretrained": "3.00", "logistic PCA-30": "8.01", "PCA-30": "13.87"}
 
 
-def main(argv=None) -> dict:
+def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", choices=["mnist", "fashion-mnist"], default="mnist")
     parser.add_argument("--path", default=None, help="directory holding the four IDX files")
@@ -52,11 +52,10 @@ def main(argv=None) -> dict:
     print(f"{data}; {torch.get_num_threads()} CPU threads; {len(x_train)} training, "
           f"{n_val} validation, {len(x_test)} test images", flush=True)
     print(f"test squared error per image ({args.data}); paper figures are for MNIST", flush=True)
-    errors: dict[str, float] = {}
     times: dict[str, float] = {}
 
     def report(name: str, value: float, seconds: float, how: str) -> None:
-        errors[name], times[name] = value, seconds
+        times[name] = seconds
         print(f"  {name:34s} {value:8.2f}   paper: {PAPER.get(name, '-'):>5s}   "
               f"{seconds:7.1f} s  {how}", flush=True)
 
@@ -92,7 +91,6 @@ def main(argv=None) -> dict:
            f"({history.epochs} epochs, the pretrained net's budget)")
 
     print(f"  {'total':34s} {sum(times.values()):8.1f} s on {device}", flush=True)
-    return errors
 
 
 if __name__ == "__main__":

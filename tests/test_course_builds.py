@@ -77,7 +77,8 @@ def test_student_copies_drop_solutions_and_keep_stubs(student_dir):
 # float64 ("mps") catches all three; chapter 02, which computes in float64 and so runs on the CPU
 # on such a device, runs on the one with float64 ("cuda") too. Chapter 00 runs on the CPU: it
 # asserts that the device is one a learner can have (cpu, cuda or mps).
-RUNS = [(p.name, "cpu" if p.name.startswith("00_") else "mps") for p in NOTEBOOKS] + [("02_pca_equivalence.ipynb", "cuda")]
+RUNS = [(p.name, "cpu" if p.name.startswith("00_") else "mps") for p in NOTEBOOKS]
+RUNS.append(("02_pca_equivalence.ipynb", "cuda"))
 
 
 @pytest.mark.parametrize("name,device", RUNS, ids=[f"{n[:2]}-{d}" for n, d in RUNS])

@@ -15,17 +15,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from aecourse.data import cache_dir
+from aecourse.data import _find_idx_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def _fashion_dir() -> Path | None:
-    for d in (Path(os.environ.get("AECOURSE_DATA", "/nonexistent")) / "fashion-mnist",
-              cache_dir() / "fashion-mnist", Path("/usr/share/datasets/fashion-mnist")):
-        if (d / "train-images-idx3-ubyte.gz").is_file():
-            return d
-    return None
+    return _find_idx_dir("fashion-mnist", None)[0]   # where aecourse finds it here
 
 
 def _device_like_copy(tmp_path: Path) -> Path:
@@ -76,7 +72,8 @@ def test_rehearsal_runs_every_stage_from_a_device_like_copy(tmp_path):
     assert not (repo / "benchmarks" / "RESULTS-gpu.md").exists()   # a rehearsal never poses as GPU figures
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
+@pytest.mark.skipif(torch.cuda.is_available(),
+                    reason="checks what gpu.sh does on a machine without a GPU; this one has one")
 def test_without_a_gpu_it_measures_nothing_and_says_why(tmp_path):
     proc = _run(_device_like_copy(tmp_path))
     assert proc.returncode == 2
