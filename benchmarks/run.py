@@ -373,20 +373,25 @@ def cd1_bare(x, n_hidden, epochs, batch, dev, lr=0.1, seed=0) -> float:
     return epochs * n / (time.perf_counter() - t0)
 
 
-def gemm_only_rate(shapes, batch, dev, reps: int = 15) -> float:
+def gemm_only_rate(shapes, batch, dev, reps: int = 15, uniforms=()) -> float:
     """samples/s of the matrix products alone of one training step, at the step's own shapes.
 
     ``shapes`` lists (m, k, n) products per batch (m×k times k×n). The fraction of the ceiling this
     reaches is what small products allow on this machine: the attainable limit for a loop at ``batch``.
+    ``uniforms`` lists the shapes of the uniform random numbers the step must also draw (CD-1's hidden
+    sample), drawn with torch's generator as every torch sampler draws them.
     """
     import torch
     mats = [(torch.randn(m, k, device=dev), torch.randn(k, n, device=dev)) for m, k, n in shapes]
+    gen = torch.Generator(device=dev).manual_seed(0)
     times = []
     for i in range(reps + 2):
         _sync(dev)
         t0 = time.perf_counter()
         for a, b in mats:
             a @ b
+        for shape in uniforms:
+            torch.rand(shape, generator=gen, device=dev)
         _sync(dev)
         if i >= 2:
             times.append(time.perf_counter() - t0)
@@ -472,6 +477,8 @@ def section_flops(report: Report, scale: Scale, dev) -> None:
         variants["products alone, step"] = lambda: gemm_only_rate(ae_step_gemms(scale.deep, batch), batch, dev)
         variants["products alone, CD-1"] = lambda: gemm_only_rate(
             rbm_cd1_gemms(x.shape[1], scale.rbm_hidden, batch), batch, dev)
+        variants["products and uniforms alone, CD-1"] = lambda: gemm_only_rate(
+            rbm_cd1_gemms(x.shape[1], scale.rbm_hidden, batch), batch, dev, uniforms=[(batch, scale.rbm_hidden)])
         for fn in variants.values():   # warm-up: first calls pay for allocation and kernel selection
             fn()
         res = _interleave(variants, scale.rounds)
@@ -480,11 +487,14 @@ def section_flops(report: Report, scale: Scale, dev) -> None:
         report.add("flops", f"batch {batch}: ceiling used (fastest of the section's start and "
                             f"{len(ceiling_runs)} measurements between the variants)",
                    f"{ceiling / 1e9:,.1f} GFLOP/s (between variants: {_spread(ceiling_runs)})")
-        for what, flops, key in ((f"{name} step", f_ae, "products alone, step"),
-                                 ("RBM CD-1", f_rbm, "products alone, CD-1")):
+        limit = f"at batch {batch} (the attainable limit)"
+        for what, flops, key in (
+                (f"{name} step: its matrix products alone {limit}", f_ae, "products alone, step"),
+                (f"RBM CD-1: its matrix products alone {limit}", f_rbm, "products alone, CD-1"),
+                (f"RBM CD-1: its matrix products and the uniforms of its hidden sample alone {limit} with "
+                 f"torch's generator", f_rbm, "products and uniforms alone, CD-1")):
             frac = _median(res.pop(key)) * flops / ceiling
-            report.add("flops", f"{what}: its matrix products alone at batch {batch} (the attainable limit): "
-                                "fraction of the matmul ceiling", f"{frac:.0%}")
+            report.add("flops", f"{what}: fraction of the matmul ceiling", f"{frac:.0%}")
         for k, v in res.items():
             flops = f_rbm if "RBM" in k or "CD-1" in k else f_ae
             frac = _median(v) * flops / ceiling
