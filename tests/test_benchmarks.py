@@ -49,6 +49,7 @@ def test_tiny_run_writes_a_table(bench, tmp_path):
         assert heading in text
     assert "| measurement | value | target | result |" in text
     assert any(r.target == "≤ 5 %" for r in report.rows)
+    assert any("cost of reading the loss every batch" in r.what for r in report.rows)
     # CD-1's attainable limit is reported with and without the random numbers it must draw
     limits = [r for r in report.rows if "(the attainable limit" in r.what and r.what.startswith("RBM CD-1")]
     assert len(limits) == 2 and any("uniforms of its hidden sample" in r.what for r in limits)
