@@ -134,7 +134,10 @@ class VAE(CourseModel):
 
     def _prior(self, n: int, generator) -> torch.Tensor:
         n = check_positive_int(n, "n")
-        z = torch.randn(n, self.n_latent, generator=generator)  # on the CPU, so any generator works
+        # drawn where the generator lives (the CPU without one): a generator made on the model's device
+        # works, and a CPU one gives the same codes wherever the model is
+        where = generator.device if generator is not None else "cpu"
+        z = torch.randn(n, self.n_latent, generator=generator, device=where)
         return z.to(_device_of(self))
 
 

@@ -4,7 +4,7 @@ The course must run unchanged on a GPU ("the suite runs on cuda when present"), 
 learners' laptops have none, and the GPU machines this project is lent are rare and short. On CUDA
 three mistakes fail that the CPU forgives: a CPU tensor meeting a GPU tensor in one operation,
 ``.numpy()`` on a GPU tensor (also inside matplotlib, through ``__array__``), and a random
-generator on the wrong device. This module makes the first two fail here too.
+generator on the wrong device. This module makes all three fail here too.
 
 :func:`activate` registers a device ``fakegpu`` (PyTorch's PrivateUse1 slot, set up as a Python
 backend), routes every torch operation through a dispatch mode, and makes ``ae.device()`` return
@@ -16,11 +16,17 @@ raise :class:`DeviceMismatch`, as CUDA's "Expected all tensors to be on the same
 process and cannot be undone: use it in a subprocess or a notebook kernel
 (:func:`ipython_dir` makes a kernel start with it).
 
-Not simulated: speed, memory, numerical differences between GPU and CPU kernels, code that tests
-``device.type == "cuda"`` (the fake device's type is ``fakegpu``), and a generator's device inside
-an operation: ``torch.Generator(device="fakegpu")`` works, but a generator reaches the dispatcher
-as a new Python object, so the mode cannot tell which device it was made for (aecourse's corruption
-functions check the generator's device themselves, before any operation).
+A generator reaches the dispatcher as a new Python object, so the mode cannot tell which device it
+was made for. Its device is checked before that instead: :func:`activate` wraps torch's sampling
+functions (``torch.rand``, ``randn``, ``randint``, ``randperm``, ``bernoulli``, ``normal``,
+``multinomial``, ``poisson`` and the in-place ``Tensor.uniform_``, ``normal_``, ``bernoulli_``,
+``random_``, ``exponential_``, … through which ``torch.nn.init`` samples), and a ``generator=``
+whose device is not the one the numbers are drawn on raises as CUDA's "Expected a 'cuda' device
+type for generator but found 'cpu'" does. Code that binds such a function before activation
+(``from torch import rand``) escapes the check.
+
+Not simulated: speed, memory, numerical differences between GPU and CPU kernels, and code that
+tests ``device.type == "cuda"`` (the fake device's type is ``fakegpu``).
 
 It leans on PyTorch internals (``torch.utils._python_dispatch``, ``torch.utils._pytree``,
 ``_setup_privateuseone_for_python_backend``, ``Tensor._make_wrapper_subclass``), present in the
@@ -28,6 +34,7 @@ torch the course pins (2.13); a new torch may need this file adjusted.
 """
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -48,6 +55,59 @@ _float64 = True                         # activate(float64=False) simulates Appl
 
 class DeviceMismatch(RuntimeError):
     """What CUDA would raise: tensors (or a generator) on two devices in one operation."""
+
+
+# torch's samplers that take generator=: the device the numbers are drawn on is the device= argument
+# (factories), the first argument's (torch.bernoulli(p), torch.normal(mean, std)) or self's (methods)
+_FACTORIES = ("rand", "randn", "randint", "randperm")
+_OF_INPUT = ("bernoulli", "normal", "multinomial", "poisson")
+_METHODS = ("uniform_", "normal_", "bernoulli_", "random_", "exponential_", "geometric_", "log_normal_",
+            "cauchy_", "bernoulli", "multinomial")
+
+
+def _draw_device(args, kwargs) -> torch.device:
+    """Where a sampler draws: the first tensor argument's device, else device=, else the default."""
+    for a in args:
+        if isinstance(a, torch.Tensor):
+            return a.device
+    device = kwargs.get("device")
+    return torch.device(device) if device is not None else torch.get_default_device()
+
+
+def _checks_generator(fn, name: str):
+    @functools.wraps(fn)
+    def sampler(*args, **kwargs):
+        generator = kwargs.get("generator")
+        if generator is not None:
+            want, have = _draw_device(args, kwargs).type, generator.device.type
+            if want != have:
+                raise DeviceMismatch(f"Expected a '{want}' device type for generator but found '{have}' "
+                                     f"({name}; simulated GPU: CUDA raises this too)")
+        return fn(*args, **kwargs)
+    sampler.checks_generator = True
+    return sampler
+
+
+def _via_cpu(fn):
+    """``torch.tensor``/``as_tensor`` build a fakegpu tensor without passing through the dispatch mode
+    (empty_strided on the device itself, which has no kernels): build it on the CPU, then move it."""
+    @functools.wraps(fn)
+    def construct(*args, device=None, **kwargs):
+        if not _is_fake(device):
+            return fn(*args, device=device, **kwargs)
+        requires_grad = kwargs.pop("requires_grad", False)
+        return fn(*args, **kwargs).to(DEVICE).requires_grad_(requires_grad)
+    construct.via_cpu = True
+    return construct
+
+
+def _guard_samplers() -> None:
+    """Make torch's samplers refuse a generator on another device than the one they draw on."""
+    for owner, names, prefix in ((torch, _FACTORIES + _OF_INPUT, "torch."), (torch.Tensor, _METHODS, "Tensor.")):
+        for name in names:
+            fn = getattr(owner, name)
+            if not getattr(fn, "checks_generator", False):
+                setattr(owner, name, _checks_generator(fn, prefix + name))
 
 
 class FakeGpuTensor(torch.Tensor):
@@ -174,6 +234,8 @@ def activate(float64: bool = True) -> torch.device:
         _setup_privateuseone_for_python_backend(NAME)   # device guard and hooks for the PrivateUse1 slot
         DEVICE = torch.device(NAME, 0)
         torch.Generator = Generator
+        torch.tensor, torch.as_tensor = _via_cpu(torch.tensor), _via_cpu(torch.as_tensor)
+        _guard_samplers()
         _mode = _Mode()
         _mode.__enter__()
     import aecourse.config as config

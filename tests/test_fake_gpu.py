@@ -27,20 +27,33 @@ def test_it_fails_where_cuda_fails():
         import numpy as np, torch, aecourse as ae
         dev = fake_gpu.activate()
         a = torch.randn(3, 4, device=dev)
+        cpu_gen, dev_gen = torch.Generator().manual_seed(0), torch.Generator(device=dev).manual_seed(0)
         for name, bad in [("CPU tensor meets GPU tensor", lambda: a @ torch.randn(4, 2)),
                           ("numpy of a GPU tensor", lambda: a.numpy()),
                           ("np.asarray of a GPU tensor", lambda: np.asarray(a)),
-                          ("CPU model, GPU data", lambda: torch.nn.Linear(4, 2)(a))]:
+                          ("CPU model, GPU data", lambda: torch.nn.Linear(4, 2)(a)),
+                          ("CPU generator, GPU numbers", lambda: torch.rand(3, generator=cpu_gen, device=dev)),
+                          ("GPU generator, CPU numbers", lambda: torch.randn(3, generator=dev_gen)),
+                          ("CPU generator, GPU permutation", lambda: torch.randperm(3, generator=cpu_gen, device=dev)),
+                          ("CPU generator, GPU Bernoulli", lambda: torch.bernoulli(a.sigmoid(), generator=cpu_gen)),
+                          ("CPU generator, nn.init of a GPU tensor",
+                           lambda: torch.nn.init.normal_(a.clone(), generator=cpu_gen))]:
             try:
                 bad()
                 print(name, "NOT CAUGHT")
             except (RuntimeError, TypeError) as exc:
                 assert "simulated GPU" in str(exc), exc
                 print(name, "caught")
-        try:   # a generator's device is not simulated inside operations; aecourse checks it itself
+        try:   # aecourse checks a corruption's generator itself, with a message that says what to do
             ae.masking_noise(a, 0.5, generator=torch.Generator())
         except ValueError as exc:
             print("CPU generator for GPU data: refused by aecourse:", "device" in str(exc))
+        # what CUDA allows: a generator on the device the numbers are drawn on
+        drawn = [torch.rand(2, generator=dev_gen, device=dev), torch.bernoulli(a.sigmoid(), generator=dev_gen),
+                 a.clone().uniform_(generator=dev_gen), torch.randn(2, generator=cpu_gen)]
+        print("generators on the drawing device:", [t.device.type for t in drawn])
+        # torch.tensor and as_tensor build on the device (they bypass the dispatch mode: simulated here)
+        print("constructed:", torch.tensor([1, 2], device=dev).device, torch.as_tensor([1.0], device=dev).device)
         # what CUDA allows: 0-dim CPU tensors as scalars, explicit moves, in-place copies across devices,
         # CPU index and mask tensors
         rows, mask = a[torch.tensor([0, 2])], a[torch.tensor([True, False, True])]
@@ -51,7 +64,9 @@ def test_it_fails_where_cuda_fails():
         a.copy_(torch.zeros(3, 4))
         print(b.device, c.device, type(c).__name__, float(a.sum()), f"{a.sum():.1f}", a.tolist()[0][0])
     """)
-    assert "NOT CAUGHT" not in out and out.count("caught") == 4, out
+    assert "NOT CAUGHT" not in out and out.count("caught") == 9, out
+    assert "generators on the drawing device: ['fakegpu', 'fakegpu', 'fakegpu', 'cpu']" in out
+    assert "constructed: fakegpu:0 fakegpu:0" in out
     assert "CPU generator for GPU data: refused by aecourse: True" in out
     assert "fakegpu:0 cpu Tensor 0.0 0.0 0.0" in out
     assert "indexing with CPU indices: fakegpu:0 fakegpu:0" in out

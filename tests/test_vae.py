@@ -81,6 +81,20 @@ def test_vae_shapes_and_checkpoint_roundtrip(tmp_path):
         ae.VAE([784, 10, 2], activation="linear")
 
 
+def test_sample_takes_a_generator_on_the_models_device_or_the_cpu():
+    # ae.device() is the simulated GPU when the unit tests run on it (tests/test_fake_gpu.py): there, as
+    # on CUDA, a generator made on the device cannot draw CPU numbers, nor a CPU one device numbers
+    dev = ae.device()
+    model = ae.VAE([20, 8, 3]).to(dev)
+    on_device = [model.sample(4, generator=torch.Generator(device=dev).manual_seed(0)) for _ in range(2)]
+    on_cpu = model.sample(4, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(*on_device) and on_cpu.device == on_device[0].device == next(model.parameters()).device
+    cvae = ae.ConditionalVAE([20, 8, 3], n_classes=10).to(dev)
+    y = torch.tensor([0, 1, 2, 3], device=dev)
+    assert cvae.sample(4, y, generator=torch.Generator(device=dev).manual_seed(0)).shape == (4, 20)
+    assert torch.equal(model.cpu().sample(4, generator=torch.Generator().manual_seed(0)), on_cpu.cpu())
+
+
 def test_negative_elbo_terms():
     torch.manual_seed(0)
     model = ae.VAE([20, 8, 3])
