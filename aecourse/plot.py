@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import torch
 from matplotlib.figure import Figure
+from matplotlib.ticker import LogFormatter
 
 __all__ = ["image_grid", "reconstructions", "loss_curves", "code_scatter"]
 
@@ -106,8 +107,21 @@ def reconstructions(x, rows: Mapping[str, object] | object, n: int = 10, shape=N
     return fig
 
 
-def loss_curves(histories, ylabel: str = "loss per image", logy: bool = False, title: str | None = None) -> Figure:
-    """Training (solid) and validation (dashed) loss per epoch of one History or a dict name -> History."""
+class _PlainLogFormatter(LogFormatter):
+    """Log-axis labels as plain numbers (20, 30, 60, 0.01), on the ticks matplotlib would label,
+    instead of its 2×10¹, 3×10¹, 6×10¹."""
+
+    def __call__(self, x, pos=None):
+        return f"{x:g}" if super().__call__(x, pos) else ""
+
+
+def loss_curves(histories, ylabel: str = "loss per image", logy: bool = False, title: str | None = None,
+                baselines: Mapping[str, float] | None = None) -> Figure:
+    """Training (solid) and validation (dashed) loss per epoch of one History or a dict name -> History.
+
+    ``baselines`` draws reference levels as dotted horizontal lines, e.g. ``{"mean image": 52.7}`` or
+    ``{"PCA, k = 30": pca_error}``, with their names in the legend.
+    """
     histories = {"": histories} if not isinstance(histories, Mapping) else histories
     fig = Figure(figsize=(6, 3.5), layout="constrained")
     ax = fig.subplots()
@@ -117,10 +131,14 @@ def loss_curves(histories, ylabel: str = "loss per image", logy: bool = False, t
         ax.plot(epochs, h.train_loss, color=color, label=f"{name} train".strip())
         if h.val_loss:
             ax.plot(epochs, h.val_loss, color=color, linestyle="--", label=f"{name} validation".strip())
+    for i, (name, level) in enumerate((baselines or {}).items()):
+        ax.axhline(float(level), color="0.45", linestyle=(0, (1, 1.5 + i)), label=name)
     ax.set_xlabel("epoch")
     ax.set_ylabel(ylabel)
     if logy:
         ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(_PlainLogFormatter())
+        ax.yaxis.set_minor_formatter(_PlainLogFormatter(labelOnlyBase=False))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     if title:

@@ -46,6 +46,20 @@ def test_plots_return_figures_without_showing():
     assert isinstance(ae.plot.code_scatter(torch.randn(20, 2), torch.arange(20) % 3), Figure)
 
 
+def test_loss_curves_baselines_and_plain_log_labels():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    h = ae.History(train_loss=[80.0, 40.0, 25.0, 16.0], val_loss=[70.0, 42.0, 27.0, 18.0])
+    fig = ae.plot.loss_curves(h, logy=True, baselines={"mean image": 52.7, "PCA": 14.0})
+    FigureCanvasAgg(fig).draw()
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["train", "validation", "mean image", "PCA"]
+    assert [line.get_ydata()[0] for line in ax.lines[2:]] == [52.7, 14.0]
+    # the axis spans less than a decade: matplotlib labels some minor ticks, here as plain numbers
+    labels = [t.get_text() for t in ax.get_yticklabels() + ax.get_yticklabels(minor=True) if t.get_text()]
+    assert labels and all(text.replace(".", "").isdigit() for text in labels), labels
+    assert "20" in labels and "60" in labels
+
+
 def test_plot_bad_input():
     with pytest.raises(ValueError, match="shape=\\(height, width\\)"):
         ae.plot.image_grid(torch.rand(2, 10))
