@@ -19,7 +19,7 @@ process and cannot be undone: use it in a subprocess or a notebook kernel
 A generator reaches the dispatcher as a new Python object, so the mode cannot tell which device it
 was made for. Its device is checked before that instead: :func:`activate` wraps torch's sampling
 functions (``torch.rand``, ``randn``, ``randint``, ``randperm``, ``bernoulli``, ``normal``,
-``multinomial``, ``poisson`` and the in-place ``Tensor.uniform_``, ``normal_``, ``bernoulli_``,
+``multinomial``, ``poisson``, ``rand_like``, ``randn_like``, ``randint_like`` and the in-place ``Tensor.uniform_``, ``normal_``, ``bernoulli_``,
 ``random_``, ``exponential_``, … through which ``torch.nn.init`` samples), and a ``generator=``
 whose device is not the one the numbers are drawn on raises as CUDA's "Expected a 'cuda' device
 type for generator but found 'cpu'" does. Code that binds such a function before activation
@@ -58,20 +58,22 @@ class DeviceMismatch(RuntimeError):
 
 
 # torch's samplers that take generator=: the device the numbers are drawn on is the device= argument
-# (factories), the first argument's (torch.bernoulli(p), torch.normal(mean, std)) or self's (methods)
+# (factories, and the *_like ones when it is given), else the first argument's (torch.bernoulli(p),
+# torch.normal(mean, std), torch.rand_like(x)) or self's (methods)
 _FACTORIES = ("rand", "randn", "randint", "randperm")
-_OF_INPUT = ("bernoulli", "normal", "multinomial", "poisson")
+_OF_INPUT = ("bernoulli", "normal", "multinomial", "poisson", "rand_like", "randn_like", "randint_like")
 _METHODS = ("uniform_", "normal_", "bernoulli_", "random_", "exponential_", "geometric_", "log_normal_",
             "cauchy_", "bernoulli", "multinomial")
 
 
 def _draw_device(args, kwargs) -> torch.device:
-    """Where a sampler draws: the first tensor argument's device, else device=, else the default."""
+    """Where a sampler draws: device= when given, else the first tensor argument's device, else the default."""
+    if kwargs.get("device") is not None:
+        return torch.device(kwargs["device"])
     for a in args:
         if isinstance(a, torch.Tensor):
             return a.device
-    device = kwargs.get("device")
-    return torch.device(device) if device is not None else torch.get_default_device()
+    return torch.get_default_device()
 
 
 def _checks_generator(fn, name: str):
@@ -175,10 +177,9 @@ def _run(func, args, kwargs):
     out = func(*u_args, **u_kwargs)
     if func is _aten.copy_.default:
         return args[0]                                 # in place: the destination keeps its device
-    if func is _aten._to_copy.default:
-        wrap = to_fake or ("device" not in kwargs and bool(fake))
-    else:
-        wrap = bool(fake) or to_fake
+    # the result lives on the fake device if asked for, or if its inputs did and no device= says otherwise
+    # (x.to("cpu"), torch.zeros_like(x, device="cpu") give CPU tensors)
+    wrap = to_fake or (bool(fake) and kwargs.get("device") is None)
     if wrap and not _float64 and any(isinstance(t, torch.Tensor) and t.dtype == torch.float64
                                      for t in _leaves(out)):
         raise TypeError(f"Cannot convert a {NAME} tensor to float64 dtype: the simulated device has no float64, "

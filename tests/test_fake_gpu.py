@@ -36,6 +36,7 @@ def test_it_fails_where_cuda_fails():
                           ("GPU generator, CPU numbers", lambda: torch.randn(3, generator=dev_gen)),
                           ("CPU generator, GPU permutation", lambda: torch.randperm(3, generator=cpu_gen, device=dev)),
                           ("CPU generator, GPU Bernoulli", lambda: torch.bernoulli(a.sigmoid(), generator=cpu_gen)),
+                          ("CPU generator, rand_like of a GPU tensor", lambda: torch.rand_like(a, generator=cpu_gen)),
                           ("CPU generator, nn.init of a GPU tensor",
                            lambda: torch.nn.init.normal_(a.clone(), generator=cpu_gen))]:
             try:
@@ -50,7 +51,8 @@ def test_it_fails_where_cuda_fails():
             print("CPU generator for GPU data: refused by aecourse:", "device" in str(exc))
         # what CUDA allows: a generator on the device the numbers are drawn on
         drawn = [torch.rand(2, generator=dev_gen, device=dev), torch.bernoulli(a.sigmoid(), generator=dev_gen),
-                 a.clone().uniform_(generator=dev_gen), torch.randn(2, generator=cpu_gen)]
+                 a.clone().uniform_(generator=dev_gen), torch.randn(2, generator=cpu_gen),
+                 torch.rand_like(a, generator=cpu_gen, device="cpu")]
         print("generators on the drawing device:", [t.device.type for t in drawn])
         # torch.tensor and as_tensor build on the device (they bypass the dispatch mode: simulated here)
         print("constructed:", torch.tensor([1, 2], device=dev).device, torch.as_tensor([1.0], device=dev).device)
@@ -64,8 +66,8 @@ def test_it_fails_where_cuda_fails():
         a.copy_(torch.zeros(3, 4))
         print(b.device, c.device, type(c).__name__, float(a.sum()), f"{a.sum():.1f}", a.tolist()[0][0])
     """)
-    assert "NOT CAUGHT" not in out and out.count("caught") == 9, out
-    assert "generators on the drawing device: ['fakegpu', 'fakegpu', 'fakegpu', 'cpu']" in out
+    assert "NOT CAUGHT" not in out and out.count("caught") == 10, out
+    assert "generators on the drawing device: ['fakegpu', 'fakegpu', 'fakegpu', 'cpu', 'cpu']" in out
     assert "constructed: fakegpu:0 fakegpu:0" in out
     assert "CPU generator for GPU data: refused by aecourse: True" in out
     assert "fakegpu:0 cpu Tensor 0.0 0.0 0.0" in out
