@@ -19,11 +19,11 @@ process and cannot be undone: use it in a subprocess or a notebook kernel
 A generator reaches the dispatcher as a new Python object, so the mode cannot tell which device it
 was made for. Its device is checked before that instead: :func:`activate` wraps torch's sampling
 functions (``torch.rand``, ``randn``, ``randint``, ``randperm``, ``bernoulli``, ``normal``,
-``multinomial``, ``poisson``, ``rand_like``, ``randn_like``, ``randint_like`` and the in-place ``Tensor.uniform_``, ``normal_``, ``bernoulli_``,
-``random_``, ``exponential_``, … through which ``torch.nn.init`` samples), and a ``generator=``
-whose device is not the one the numbers are drawn on raises as CUDA's "Expected a 'cuda' device
-type for generator but found 'cpu'" does. Code that binds such a function before activation
-(``from torch import rand``) escapes the check.
+``multinomial``, ``poisson``, ``rand_like``, ``randn_like``, ``randint_like`` and the in-place
+``Tensor.uniform_``, ``normal_``, ``bernoulli_``, ``random_``, ``exponential_``, … through which
+``torch.nn.init`` samples), and a ``generator=`` whose device is not the one the numbers are drawn
+on raises as CUDA's "Expected a 'cuda' device type for generator but found 'cpu'" does. Code that
+binds such a function before activation (``from torch import rand``) escapes the check.
 
 Not simulated: speed, memory, numerical differences between GPU and CPU kernels, and code that
 tests ``device.type == "cuda"`` (the fake device's type is ``fakegpu``).
@@ -39,7 +39,7 @@ import os
 from pathlib import Path
 
 import torch
-from torch.utils._pytree import tree_map
+from torch.utils._pytree import tree_leaves, tree_map
 from torch.utils._python_dispatch import TorchDispatchMode
 
 NAME = "fakegpu"
@@ -86,7 +86,6 @@ def _checks_generator(fn, name: str):
                 raise DeviceMismatch(f"Expected a '{want}' device type for generator but found '{have}' "
                                      f"({name}; simulated GPU: CUDA raises this too)")
         return fn(*args, **kwargs)
-    sampler.checks_generator = True
     return sampler
 
 
@@ -99,17 +98,15 @@ def _via_cpu(fn):
             return fn(*args, device=device, **kwargs)
         requires_grad = kwargs.pop("requires_grad", False)
         return fn(*args, **kwargs).to(DEVICE).requires_grad_(requires_grad)
-    construct.via_cpu = True
     return construct
 
 
 def _guard_samplers() -> None:
-    """Make torch's samplers refuse a generator on another device than the one they draw on."""
+    """Make torch's samplers refuse a generator on another device than the one they draw on (once:
+    activate() calls it when it first activates)."""
     for owner, names, prefix in ((torch, _FACTORIES + _OF_INPUT, "torch."), (torch.Tensor, _METHODS, "Tensor.")):
         for name in names:
-            fn = getattr(owner, name)
-            if not getattr(fn, "checks_generator", False):
-                setattr(owner, name, _checks_generator(fn, prefix + name))
+            setattr(owner, name, _checks_generator(getattr(owner, name), prefix + name))
 
 
 class FakeGpuTensor(torch.Tensor):
@@ -181,17 +178,11 @@ def _run(func, args, kwargs):
     # (x.to("cpu"), torch.zeros_like(x, device="cpu") give CPU tensors)
     wrap = to_fake or (bool(fake) and kwargs.get("device") is None)
     if wrap and not _float64 and any(isinstance(t, torch.Tensor) and t.dtype == torch.float64
-                                     for t in _leaves(out)):
+                                     for t in tree_leaves(out)):
         raise TypeError(f"Cannot convert a {NAME} tensor to float64 dtype: the simulated device has no float64, "
                         "like Apple's MPS (\"the MPS framework doesn't support float64. Please use float32 "
                         f"instead.\"). ({func}; simulated GPU)")
     return tree_map(lambda t: FakeGpuTensor(t) if wrap and type(t) is torch.Tensor else t, out)
-
-
-def _leaves(tree) -> list:
-    found = []
-    tree_map(found.append, tree)
-    return found
 
 
 class _Mode(TorchDispatchMode):

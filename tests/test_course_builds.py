@@ -74,9 +74,10 @@ def test_student_copies_drop_solutions_and_keep_stubs(student_dir):
 
 # (chapter, simulated device): learners with a GPU run these copies, and a tensor left on the CPU,
 # .numpy() on a GPU tensor, a random generator on the wrong device or float64 on Apple's MPS fails
-# there. The simulated device without float64 ("mps") catches all four; chapter 02, which computes in float64 and so runs on the CPU
-# on such a device, runs on the one with float64 ("cuda") too. Chapter 00 runs on the CPU: it
-# asserts that the device is one a learner can have (cpu, cuda or mps).
+# there. The simulated device without float64 ("mps") catches all four; chapter 02, which computes
+# in float64 and so runs on the CPU on such a device, runs on the one with float64 ("cuda") too.
+# Chapter 00 runs on the CPU: it asserts that the device is one a learner can have (cpu, cuda or
+# mps).
 RUNS = [(p.name, "cpu" if p.name.startswith("00_") else "mps") for p in NOTEBOOKS]
 RUNS.append(("02_pca_equivalence.ipynb", "cuda"))
 
