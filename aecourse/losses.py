@@ -63,7 +63,7 @@ def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """
     if mu.shape != logvar.shape:
         raise ValueError(f"mu has shape {tuple(mu.shape)} but logvar has shape {tuple(logvar.shape)}; they must match.")
-    if not bool(torch.isfinite(logvar).all()) or not bool(torch.isfinite(mu).all()):
+    if not bool((torch.isfinite(mu) & torch.isfinite(logvar)).all()):   # one read of the device, not two
         raise ValueError(
             "mu or logvar contains NaN or infinite values; the encoder diverged "
             "(lower the learning rate, or clamp logvar)."

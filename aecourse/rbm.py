@@ -257,7 +257,9 @@ class RBM:
                 start_time = time.perf_counter()
                 momentum = self.momentum if epoch < self.momentum_switch else self.final_momentum
                 order = torch.randperm(n, generator=self._gen, device=dev)
-                error = 0.0
+                # summed on the device and read once per epoch: reading it every batch would make the
+                # host wait for a GPU at every batch
+                error = torch.zeros((), device=dev)
                 for start in range(0, n, batch_size):
                     v0 = x[order[start:start + batch_size]]
                     # positive phase: hidden probabilities given the data
@@ -274,11 +276,11 @@ class RBM:
                         h = h0 if step == 0 and not self.persistent else self.hidden_probs(v)
                         v_prob = self.visible_probs(self._draw_hidden(h))
                         if step == 0 and not self.persistent:  # rbm.m's error: data vs. its reconstruction
-                            error += float(F.mse_loss(v_prob, v0, reduction="sum"))
+                            error += F.mse_loss(v_prob, v0, reduction="sum")
                         if step < self.k - 1 or self.persistent:  # CD-k's last sample is never used
                             v = self._bernoulli(v_prob)
                     if self.persistent:  # the chains are elsewhere: measure a separate reconstruction
-                        error += float(F.mse_loss(self.visible_probs(self._draw_hidden(h0)), v0, reduction="sum"))
+                        error += F.mse_loss(self.visible_probs(self._draw_hidden(h0)), v0, reduction="sum")
                         chain = v
                     h1 = self.hidden_probs(v_prob)
                     self._update(velocity, v0, h0, v_prob, h1, momentum, lr)
@@ -286,6 +288,7 @@ class RBM:
                     raise FloatingPointError(
                         f"the RBM's weights became NaN or infinite in epoch {epoch + 1}; "
                         f"use a smaller learning rate (lr={lr}).")
+                error = float(error)
                 seconds = time.perf_counter() - start_time
                 self.history_.train_loss.append(error / n)
                 self.history_.seconds.append(seconds)

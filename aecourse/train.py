@@ -285,7 +285,9 @@ def fit(
                     terms = evaluations[0]
                 else:
                     terms = closure()
-                value = terms["loss"].item()
+                # every term in one copy to the host: on a GPU, one wait per batch however many terms
+                values = dict(zip(terms, torch.stack([t.detach().reshape(()) for t in terms.values()]).tolist()))
+                value = values["loss"]
                 if not math.isfinite(value):
                     if needs_closure or not _all_finite(model):  # a closure step may have moved the weights
                         model.load_state_dict(last_finite)
@@ -300,8 +302,7 @@ def fit(
                     )
                 if not needs_closure:
                     opt.step()  # 4. update the weights
-                for name, term in terms.items():
-                    term_value = value if name == "loss" else term.item()
+                for name, term_value in values.items():
                     sums[name] = sums.get(name, 0.0) + term_value * len(xb)
             seconds = time.perf_counter() - start_time
 

@@ -1,6 +1,8 @@
 """Input checks shared by every public function: say what was wrong and what to do."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 
@@ -65,11 +67,16 @@ def check_tensor(
     if x.numel() == 0:
         raise ValueError(f"{name} is empty (shape {tuple(x.shape)}).")
     values = x.detach()
-    if finite and not all_finite(values):
+    if unit_range:
+        # one pass and one read of the device: a NaN makes min and max NaN, and ±inf lies outside [0, 1]
+        lo, hi = torch.stack(torch.aminmax(values)).tolist()
+        not_finite = not (math.isfinite(lo) and math.isfinite(hi))
+    else:
+        not_finite = finite and not all_finite(values)
+    if finite and not_finite:
         bad = int((~torch.isfinite(values)).sum())
         raise ValueError(f"{name} contains {bad} NaN or infinite values; clean or drop them first.")
     if unit_range:
-        lo, hi = float(values.min()), float(values.max())
         if lo < 0.0 or hi > 1.0:
             raise ValueError(
                 f"{name} must lie in [0, 1] but ranges over [{lo:.4g}, {hi:.4g}]; "

@@ -25,6 +25,11 @@ functions (``torch.rand``, ``randn``, ``randint``, ``randperm``, ``bernoulli``, 
 on raises as CUDA's "Expected a 'cuda' device type for generator but found 'cpu'" does. Code that
 binds such a function before activation (``from torch import rand``) escapes the check.
 
+It also counts the copies from the device to the host (``HOST_READS``: ``.item()``, ``float()``,
+``.cpu()``, ``.tolist()``). A real GPU runs ahead of the Python that queues its work, and each such
+copy makes the host wait for it; a training loop that reads a number at every batch pays that wait
+every batch, which tests can now see here.
+
 Not simulated: speed, memory, numerical differences between GPU and CPU kernels, and code that
 tests ``device.type == "cuda"`` (the fake device's type is ``fakegpu``).
 
@@ -50,6 +55,9 @@ _CROSS_DEVICE = {_aten.copy_.default, _aten._to_copy.default}   # the operations
 _INDEXING = {_aten.index.Tensor, _aten.index_put.default, _aten.index_put_.default, _aten._index_put_impl_.default}
 _INDEX_DTYPES = {torch.int64, torch.int32, torch.bool, torch.uint8}
 _mode: TorchDispatchMode | None = None
+#: Copies from the simulated device to the host so far (``.item()``, ``float()``, ``bool()``, ``.cpu()``,
+#: ``.tolist()``): on a real GPU each one waits for the device to finish the work queued before it.
+HOST_READS = 0
 _float64 = True                         # activate(float64=False) simulates Apple's MPS, which has none
 
 
@@ -136,6 +144,8 @@ class FakeGpuTensor(torch.Tensor):
         return self.elem.__format__(spec)
 
     def tolist(self):                           # works on CUDA tensors too
+        global HOST_READS
+        HOST_READS += 1
         return self.elem.tolist()
 
     def numpy(self, *args, **kwargs):           # as CUDA: np.asarray and matplotlib end up here
@@ -171,6 +181,7 @@ def _run(func, args, kwargs):
     if fake and cpu and func not in _CROSS_DEVICE and not indices_only:
         raise DeviceMismatch(f"Expected all tensors to be on the same device, but found at least two devices, "
                              f"{DEVICE} and cpu! ({func}; simulated GPU: CUDA raises this too)")
+    _count_host_read(func, args, kwargs, fake)
     out = func(*u_args, **u_kwargs)
     if func is _aten.copy_.default:
         return args[0]                                 # in place: the destination keeps its device
@@ -183,6 +194,18 @@ def _run(func, args, kwargs):
                         "like Apple's MPS (\"the MPS framework doesn't support float64. Please use float32 "
                         f"instead.\"). ({func}; simulated GPU)")
     return tree_map(lambda t: FakeGpuTensor(t) if wrap and type(t) is torch.Tensor else t, out)
+
+
+def _count_host_read(func, args, kwargs, fake) -> None:
+    """Count an operation that copies values of the simulated device to the host (see HOST_READS)."""
+    global HOST_READS
+    if not fake:
+        return
+    to_host = (func is _aten._local_scalar_dense.default
+               or (func is _aten._to_copy.default and kwargs.get("device") is not None
+                   and torch.device(kwargs["device"]).type == "cpu" and isinstance(args[0], FakeGpuTensor))
+               or (func is _aten.copy_.default and not isinstance(args[0], FakeGpuTensor)))
+    HOST_READS += to_host
 
 
 class _Mode(TorchDispatchMode):

@@ -98,6 +98,34 @@ def test_training_on_it_gives_the_cpu_numbers_bitwise():
     assert fake[1:] == cpu[1:]
 
 
+def test_training_loops_wait_for_the_device_once_per_batch_at_most():
+    """A GPU runs ahead of Python until the host reads a value. ae.fit reads once per batch (every term
+    of the loss in one copy, to stop at the first non-finite loss), RBM.fit once per epoch; the VAE's
+    loss adds its input checks (x in [0, 1], μ and log σ² finite), one read each."""
+    out = run("""
+        import torch, aecourse as ae
+        dev = fake_gpu.activate()
+        x = ae.load_mnist(device=dev).x_train[:1000]          # 10 batches of 100
+
+        def reads(train):
+            before = fake_gpu.HOST_READS
+            train()
+            return fake_gpu.HOST_READS - before
+
+        three_terms = ae.penalised_loss(lambda model, z, x_in: z.abs().mean())   # loss, recon, penalty
+        rbm = lambda **kw: ae.RBM(784, 32, epochs=3, batch_size=100, progress=False, **kw).fit(x)
+        print(reads(lambda: ae.fit(ae.Autoencoder([784, 32]), x, epochs=2, loss=three_terms, progress=False)),
+              reads(rbm), reads(lambda: rbm(persistent=True)),
+              reads(lambda: ae.fit(ae.VAE([784, 32, 2]), x, epochs=2, loss=ae.negative_elbo, progress=False)))
+    """)
+    fit, rbm, pcd, vae = map(int, out.split())
+    # besides the batches: the data's check once, and the weights' finiteness after every epoch, one read
+    # per parameter tensor (4 in the autoencoder, 10 in the VAE)
+    assert fit == 2 * 10 + 1 + 2 * 4, f"ae.fit read the device {fit} times in 2 epochs of 10 batches"
+    assert rbm <= 3 * 3 and pcd <= 3 * 3, f"RBM.fit read the device {rbm} and {pcd} times in 3 epochs of 10 batches"
+    assert vae <= 2 * 10 * 4 + 1 + 2 * 10, f"a VAE's ae.fit read the device {vae} times in 2 epochs of 10 batches"
+
+
 def test_the_package_runs_on_it(tmp_path):
     parts = {
         "vae": """
