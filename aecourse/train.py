@@ -286,7 +286,8 @@ def fit(
                 else:
                     terms = closure()
                 # every term in one copy to the host: on a GPU, one wait per batch however many terms
-                values = dict(zip(terms, torch.stack([t.detach().reshape(()) for t in terms.values()]).tolist()))
+                scalars = [t.detach().reshape(()) for t in terms.values()]
+                values = dict(zip(terms, torch.stack(scalars).tolist() if len(scalars) > 1 else [scalars[0].item()]))
                 value = values["loss"]
                 if not math.isfinite(value):
                     if needs_closure or not _all_finite(model):  # a closure step may have moved the weights
