@@ -286,7 +286,7 @@ def fit(
                 else:
                     terms = closure()
                 # every term in one copy to the host: on a GPU, one wait per batch however many terms
-                scalars = [t.detach().reshape(()) for t in terms.values()]
+                scalars = [t.detach().reshape(()).to(dev) for t in terms.values()]   # a 0-dim CPU term may mix in
                 values = dict(zip(terms, torch.stack(scalars).tolist() if len(scalars) > 1 else [scalars[0].item()]))
                 value = values["loss"]
                 if not math.isfinite(value):
