@@ -33,8 +33,8 @@ every batch, which tests can now see here.
 Not simulated: speed, memory, numerical differences between GPU and CPU kernels, and code that
 tests ``device.type == "cuda"`` (the fake device's type is ``fakegpu``).
 
-It leans on PyTorch internals (``torch.utils._python_dispatch``, ``torch.utils._pytree``,
-``_setup_privateuseone_for_python_backend``, ``Tensor._make_wrapper_subclass``), present in the
+It leans on PyTorch internals (``torch.utils._python_dispatch``, ``_setup_privateuseone_for_python_backend``,
+``Tensor._make_wrapper_subclass``), present in the
 torch the course pins (2.13); a new torch may need this file adjusted.
 """
 from __future__ import annotations
@@ -44,7 +44,6 @@ import os
 from pathlib import Path
 
 import torch
-from torch.utils._pytree import tree_leaves, tree_map
 from torch.utils._python_dispatch import TorchDispatchMode
 
 NAME = "fakegpu"
@@ -157,6 +156,24 @@ class FakeGpuTensor(torch.Tensor):
         return _run(func, args, kwargs or {})
 
 
+def _map(fn, x):
+    """``fn`` applied to every tensor in ``x``, through the lists, tuples and dicts that aten operations take
+    and return (torch.utils._pytree.tree_map does the same, several times slower: it runs for every
+    operation here)."""
+    if isinstance(x, torch.Tensor):
+        return fn(x)
+    if isinstance(x, (list, tuple)):
+        items = [_map(fn, v) for v in x]
+        if all(a is b for a, b in zip(items, x)):
+            return x
+        if type(x) in (list, tuple):
+            return type(x)(items)
+        return type(x)(*items) if hasattr(x, "_fields") else type(x)(items)   # namedtuple, torch.return_types
+    if isinstance(x, dict):
+        return {k: _map(fn, v) for k, v in x.items()}
+    return x
+
+
 def _is_fake(device) -> bool:
     return device is not None and torch.device(device).type == NAME
 
@@ -173,7 +190,7 @@ def _run(func, args, kwargs):
             cpu.append(t)
         return t
 
-    u_args, u_kwargs = tree_map(unwrap, (tuple(args), dict(kwargs)))
+    u_args, u_kwargs = _map(unwrap, tuple(args)), _map(unwrap, dict(kwargs))
     to_fake = _is_fake(u_kwargs.get("device"))
     if to_fake:
         u_kwargs["device"] = torch.device("cpu")
@@ -187,13 +204,19 @@ def _run(func, args, kwargs):
         return args[0]                                 # in place: the destination keeps its device
     # the result lives on the fake device if asked for, or if its inputs did and no device= says otherwise
     # (x.to("cpu"), torch.zeros_like(x, device="cpu") give CPU tensors)
-    wrap = to_fake or (bool(fake) and kwargs.get("device") is None)
-    if wrap and not _float64 and any(isinstance(t, torch.Tensor) and t.dtype == torch.float64
-                                     for t in tree_leaves(out)):
-        raise TypeError(f"Cannot convert a {NAME} tensor to float64 dtype: the simulated device has no float64, "
-                        "like Apple's MPS (\"the MPS framework doesn't support float64. Please use float32 "
-                        f"instead.\"). ({func}; simulated GPU)")
-    return tree_map(lambda t: FakeGpuTensor(t) if wrap and type(t) is torch.Tensor else t, out)
+    if not (to_fake or (fake and kwargs.get("device") is None)):
+        return out
+
+    def to_device(t):
+        if type(t) is not torch.Tensor:
+            return t
+        if t.dtype == torch.float64 and not _float64:
+            raise TypeError(f"Cannot convert a {NAME} tensor to float64 dtype: the simulated device has no float64, "
+                            "like Apple's MPS (\"the MPS framework doesn't support float64. Please use float32 "
+                            f"instead.\"). ({func}; simulated GPU)")
+        return FakeGpuTensor(t)
+
+    return _map(to_device, out)
 
 
 def _count_host_read(func, args, kwargs, fake) -> None:
