@@ -27,15 +27,15 @@ binds such a function before activation (``from torch import rand``) escapes the
 
 It also counts the copies from the device to the host (``HOST_READS``: ``.item()``, ``float()``,
 ``.cpu()``, ``.tolist()``). A real GPU runs ahead of the Python that queues its work, and each such
-copy makes the host wait for it; a training loop that reads a number at every batch pays that wait
-every batch, which tests can now see here.
+copy makes the host wait for it: a training loop that reads a number at every batch waits at every
+batch. Tests count those reads here.
 
 Not simulated: speed, memory, numerical differences between GPU and CPU kernels, and code that
 tests ``device.type == "cuda"`` (the fake device's type is ``fakegpu``).
 
-It leans on PyTorch internals (``torch.utils._python_dispatch``, ``_setup_privateuseone_for_python_backend``,
-``Tensor._make_wrapper_subclass``), present in the
-torch the course pins (2.13); a new torch may need this file adjusted.
+It leans on PyTorch internals (``torch.utils._python_dispatch``,
+``_setup_privateuseone_for_python_backend``, ``Tensor._make_wrapper_subclass``), present in the torch
+the course pins (2.13); a new torch may need this file adjusted.
 """
 from __future__ import annotations
 
