@@ -263,10 +263,12 @@ def fit(
     last_finite = _snapshot(model)  # refreshed after every epoch: the fallback if the weights blow up
     best_state, best_val, stale = None, math.inf, 0
     disable = not progress or os.environ.get("TQDM_DISABLE", "") not in ("", "0")
-    bar = tqdm(range(epochs), desc=desc or type(model).__name__, unit="epoch", disable=disable, leave=True)
+    # driven by hand: a bar iterated with `for ... in bar` counts an epoch only when the next one
+    # starts, so a loop left with `break` (early stopping, a callback) would end one epoch short
+    bar = tqdm(total=epochs, desc=desc or type(model).__name__, unit="epoch", disable=disable, leave=True)
     epoch = batch = 0
     try:
-        for epoch in bar:
+        for epoch in range(epochs):
             model.train()
             start_time = time.perf_counter()
             order = torch.randperm(n, device=dev) if batch_size < n else None
@@ -337,7 +339,8 @@ def fit(
                         best_state = _snapshot(model)
                     else:
                         stale += 1
-            bar.set_postfix(postfix)
+            bar.set_postfix(postfix, refresh=False)
+            bar.update()
             if callback is not None and callback(model, history):
                 break
             if early_stopping is not None and stale >= early_stopping:

@@ -158,6 +158,15 @@ def test_callback_can_stop(data, cpu):
     assert history.epochs == 3
 
 
+def test_progress_bar_counts_the_last_epoch_when_training_stops_early(data, cpu, monkeypatch, capsys):
+    monkeypatch.setenv("TQDM_DISABLE", "0")
+    history = ae.fit(ae.Autoencoder([784, 4]), data, epochs=10, callback=lambda m, h: h.epochs == 3,
+                     desc="stopper")
+    assert history.epochs == 3
+    last = capsys.readouterr().err.rsplit("\r", 1)[-1]
+    assert "stopper" in last and "3/10" in last, f"the bar's last state: {last!r}"
+
+
 def test_data_and_model_moved_to_the_requested_device(data):
     model = ae.Autoencoder([784, 4])
     ae.fit(model, data, epochs=1, device="cpu", progress=False)
