@@ -118,6 +118,33 @@ def test_site_has_every_chapter_with_its_figures(tmp_path, monkeypatch):
         assert chapter["objectives"], f"{path.name}: no learning objectives found for the index"
 
 
+def test_site_runs_notebooks_side_by_side_with_the_cores_shared_out(tmp_path):
+    site = load_script("build_site")
+    jobs, threads = site.jobs_and_threads(2)
+    assert jobs == 2 and threads == max(1, (os.cpu_count() or 1) // 2)
+    with pytest.raises(ValueError, match="jobs must be a positive"):
+        site.jobs_and_threads(-1)
+    paths = []
+    for name in ("a", "b"):
+        nb = nbformat.v4.new_notebook(cells=[
+            nbformat.v4.new_markdown_cell(f"# Chapter {name}\n\n**Learning objectives**\n\n1. count threads\n"),
+            nbformat.v4.new_code_cell("import os, time, torch\nstart = time.time()\ntime.sleep(2)\n"
+                                      "print('threads', torch.get_num_threads(), 'quick', os.environ['AECOURSE_QUICK'])\n"
+                                      "print('window', start, time.time())")])
+        paths.append(tmp_path / f"{name}.ipynb")
+        nbformat.write(nb, paths[-1])
+    chapters = site.build(tmp_path / "site", quick=True, notebooks=paths, jobs=2)
+    assert [c["page"] for c in chapters] == ["a.html", "b.html"]   # in the order given, whichever ends first
+    windows = []
+    for path in paths:
+        page = (tmp_path / "site" / f"{path.stem}.html").read_text()
+        assert f"threads {threads} quick 1" in page, "each kernel gets its share of the cores and the mode"
+        windows.append([float(t) for t in re.search(r"window ([\d.]+) ([\d.]+)", page).groups()])
+    (a0, a1), (b0, b1) = windows
+    assert a0 < b1 and b0 < a1, f"the two notebooks should run at the same time: {windows}"
+    assert "2 at a time" in (tmp_path / "site" / "index.html").read_text()
+
+
 def test_seed_sweep_shifts_every_literal_seed_and_collects_the_claims():
     sweep = load_script("seed_sweep")
     for path in NOTEBOOKS:
