@@ -43,6 +43,10 @@ def test_correct_answers_pass_and_are_returned(capsys):
         ("reconstruction_error", lambda xh, x: (xh - x).abs().sum(1).mean(), "square is missing"),
         ("reconstruction_error", lambda xh, x: (xh - x).norm(dim=1).mean(), "drop the square root"),
         ("reconstruction_error", lambda xh, x: 2 * ((xh - x) ** 2).sum(1).mean(), "factor of two"),
+        # right values, but no tensor for loss.backward() in the next cells
+        ("reconstruction_error", lambda xh, x: float(((xh - x) ** 2).sum(1).mean()), "autograd needs the tensor"),
+        ("reconstruction_error", lambda xh, x: ((xh - x) ** 2).sum(1).mean().detach(), "autograd needs the tensor"),
+        ("reconstruction_error", lambda xh, x: ((xh - x) ** 2).sum(1).mean().item(), "autograd needs the tensor"),
         ("output_delta", lambda xh, x: 2 * (xh - x) / len(x), "derivative is missing"),
         ("output_delta", lambda xh, x: 2 * (xh - x) * xh * (1 - xh), "1/n"),
         ("output_delta", lambda xh, x: (xh - x) * xh * (1 - xh) / len(x), "factor 2"),
@@ -74,3 +78,24 @@ def test_in_place_modification_of_an_input_is_reported(capsys):
     returned = ae.checks.reconstruction_error(sneaky)
     assert "modified its input 1 in place" in capsys.readouterr().out
     assert returned is not sneaky
+
+
+@pytest.mark.parametrize("answer", [lambda xh, x: float(((xh - x) ** 2).sum(1).mean()),
+                                    lambda xh, x: ((xh - x) ** 2).sum(1).mean().detach()],
+                         ids=["float", "detach"])
+def test_error_without_a_gradient_is_refused_and_the_reference_backpropagates(capsys, answer):
+    returned = ae.checks.reconstruction_error(answer)
+    out = capsys.readouterr().out
+    assert "✗" in out and "✓" not in out and "don't call .item(), float() or .detach()" in out, out
+    x_hat = torch.rand(4, 10, requires_grad=True)
+    loss = returned(x_hat, torch.rand(4, 10))
+    assert isinstance(loss, torch.Tensor) and loss.dim() == 0
+    loss.backward()  # what chapter 01's next cells do
+    assert x_hat.grad is not None
+
+
+def test_error_check_prints_one_verdict(capsys):
+    ae.checks.reconstruction_error(right_error)
+    ae.checks.reconstruction_error(lambda xh, x: ((xh - x) ** 2).mean())
+    out = capsys.readouterr().out
+    assert out.count("✓") == 1 and out.count("✗") == 1, out

@@ -1,6 +1,9 @@
 """Exercise checks of chapter 01: the encoder equation, the reconstruction error, one backprop step."""
 from __future__ import annotations
 
+import contextlib
+import io
+import warnings
 from collections.abc import Callable
 
 import torch
@@ -34,22 +37,62 @@ def _error_inputs(g: torch.Generator):
     return torch.rand(6, 10, generator=g), torch.rand(6, 10, generator=g)
 
 
+def _reference_error(xh, x):
+    return (xh - x).pow(2).sum(1).mean()
+
+
+_KEEP_THE_TENSOR = ("don't call .item(), float() or .detach(); autograd needs the tensor "
+                    "(the next cells call loss.backward()).")
+
+
+def _autograd_hint(learner: Callable) -> str | None:
+    """None when ``learner`` returns a 0-dim tensor that carries a gradient when x_hat does; else a hint."""
+    xh, x = _error_inputs(torch.Generator().manual_seed(1))
+    xh = (xh.clone().requires_grad_()) * 1.0  # a non-leaf, like a model's output
+    try:
+        with warnings.catch_warnings():  # float() of a tensor that requires grad warns; the hint says more
+            warnings.simplefilter("ignore", UserWarning)
+            got = learner(xh, x)
+    except Exception as exc:
+        return f"your function raised {type(exc).__name__} when x_hat requires a gradient: {exc}. " + _KEEP_THE_TENSOR
+    if not isinstance(got, torch.Tensor):
+        return f"your function returned a {type(got).__name__}, not a scalar tensor: " + _KEEP_THE_TENSOR
+    if got.dim() != 0:
+        return f"your result has shape {tuple(got.shape)}; it should be a 0-dim (scalar) tensor."
+    if not got.requires_grad:
+        return "your result carries no gradient although x_hat does: " + _KEEP_THE_TENSOR
+    return None
+
+
 def reconstruction_error(learner: Callable) -> Callable:
-    """Check ``reconstruction_error(x_hat, x)`` = mean over images of Σ_pixels (x' − x)²."""
-    return check(
-        "reconstruction_error(x_hat, x)", learner, lambda xh, x: (xh - x).pow(2).sum(1).mean(), _error_inputs,
-        mistakes=[
-            Mistake("you averaged over the pixels too: sum over the pixels of each image, then average over images.",
-                    lambda xh, x: (xh - x).pow(2).mean()),
-            Mistake("you summed over the images too: average over the images (the error is per image).",
-                    lambda xh, x: (xh - x).pow(2).sum()),
-            Mistake("the square is missing: use (x_hat - x) ** 2.", lambda xh, x: (xh - x).abs().sum(1).mean()),
-            Mistake("that is the norm ‖x − x'‖, not its square: drop the square root.",
-                    lambda xh, x: (xh - x).norm(dim=1).mean()),
-            Mistake("the differences are not squared, so positive and negative errors cancel.",
-                    lambda xh, x: (xh - x).sum(1).mean()),
-        ],
-    )
+    """Check ``reconstruction_error(x_hat, x)`` = mean over images of Σ_pixels (x' − x)², returned as a
+    0-dim tensor that carries the gradient of x_hat (later cells call ``.backward()`` on it).
+    """
+    name = "reconstruction_error(x_hat, x)"
+    verdict = io.StringIO()
+    with contextlib.redirect_stdout(verdict):  # the values first; the ✓ only once the gradient is checked too
+        returned = check(
+            name, learner, _reference_error, _error_inputs,
+            mistakes=[
+                Mistake("you averaged over the pixels too: sum over the pixels of each image, then average over "
+                        "images.", lambda xh, x: (xh - x).pow(2).mean()),
+                Mistake("you summed over the images too: average over the images (the error is per image).",
+                        lambda xh, x: (xh - x).pow(2).sum()),
+                Mistake("the square is missing: use (x_hat - x) ** 2.", lambda xh, x: (xh - x).abs().sum(1).mean()),
+                Mistake("that is the norm ‖x − x'‖, not its square: drop the square root.",
+                        lambda xh, x: (xh - x).norm(dim=1).mean()),
+                Mistake("the differences are not squared, so positive and negative errors cancel.",
+                        lambda xh, x: (xh - x).sum(1).mean()),
+            ],
+        )
+    if returned is learner:
+        hint = _autograd_hint(learner)
+        if hint is not None:
+            print(f"✗ {name}: the values are right, but {hint}\n"
+                  "  Using the reference solution so the rest of the notebook runs.")
+            return _reference_error
+    print(verdict.getvalue(), end="")
+    return returned
 
 
 def _delta_inputs(g: torch.Generator):
