@@ -41,6 +41,9 @@ def test_every_chapter_from_01_has_two_exercises_with_solution_and_check():
             assert "NotImplementedError" in cells[i].source, f"{path.name}: exercise stub {i} must raise NotImplementedError"
             solution = cells[i + 1]
             assert "solution" in tags(solution), f"{path.name}: exercise {i} must be followed by its solution cell"
+            assert solution.metadata.get("jupyter", {}).get("source_hidden") and \
+                solution.source.startswith("# Reference solution"), \
+                f"{path.name}: solution {i + 1} must be collapsed in JupyterLab and say what it is, not sit in plain view"
             following = "".join(c.source for c in cells[i + 2:i + 5])
             assert "ae.checks." in following, f"{path.name}: exercise {i} has no ae.checks call after it"
 
