@@ -244,11 +244,13 @@ def _encode_all(model: VAE, x: torch.Tensor, y, batch_size: int = 1000) -> tuple
 @torch.no_grad()
 def iwae_bound(model: VAE, x: torch.Tensor, k: int = 100, *, y: torch.Tensor | None = None,
                max_rows: int = 20_000) -> torch.Tensor:
-    """The importance-weighted lower bound on log p_θ(x) with ``k`` samples, per image, in nats.
+    """One draw of the importance-weighted bound on log p_θ(x) with ``k`` samples, per image, in nats.
 
-    Burda et al. (2016), eq. 8: log (1/k) Σᵢ p_θ(x, zᵢ) / q_φ(zᵢ|x) with zᵢ ~ q_φ(z|x). With k = 1 it
-    is the ELBO (in expectation); it never decreases with k and tends to log p_θ(x) as k → ∞.
-    So ``-iwae_bound(...)`` is an estimate of −log p(x) below the negative ELBO.
+    Burda et al. (2016), eq. 8: the bound is the expectation over z₁…z_k ~ q_φ(z|x) of
+    log (1/k) Σᵢ p_θ(x, zᵢ) / q_φ(zᵢ|x); this returns that log-mean for one draw of the k samples, an
+    unbiased estimate of the bound (a single draw can exceed log p_θ(x)). With k = 1 the bound is the
+    ELBO; it never decreases with k and tends to log p_θ(x) as k → ∞ (their theorem 1). So
+    ``-iwae_bound(...)``, averaged over images, estimates −log p(x) from above, below the negative ELBO.
 
     x : tensor of shape (n, n_input) in [0, 1]; y : labels for a ConditionalVAE.
     max_rows : images × k decoded at once (memory). Returns a tensor of shape (n,) on x's device.
