@@ -39,16 +39,17 @@ def _reconstruction_reference(x, components, mean):
 
 
 def pca_reconstruction(fn: Callable) -> Callable:
-    """Check ``fn(x, components, mean)`` -> x' = (x − mean) VᵀV + mean, V = components (k, d)."""
+    """Check ``fn(x, components, mean)`` -> x' = (x − mean) VₖVₖᵀ + mean, with components = Vₖᵀ (k, d)."""
     mistakes = [
         Mistake("you forgot to centre: subtract the mean from x before projecting onto the components.",
                 lambda x, v, m: x @ v.T @ v),
-        Mistake("the mean is subtracted but never added back: x' = (x − mean) VᵀV + mean.",
+        Mistake("the mean is subtracted but never added back: x' = (x − mean) VₖVₖᵀ + mean.",
                 lambda x, v, m: (x - m) @ v.T @ v),
         Mistake("use the mean you are given (the training data's), not x.mean(0): new data are projected "
                 "around the mean PCA was fitted with.",
                 lambda x, v, m: (x - x.mean(0)) @ v.T @ v + x.mean(0)),
-        Mistake("you returned the code z = (x − mean) Vᵀ, of shape (n, k); map it back to pixels with z V + mean.",
+        Mistake("you returned the code z = (x − mean) Vₖ, of shape (n, k); map it back to pixels with z Vₖᵀ + mean "
+                "(components is Vₖᵀ).",
                 lambda x, v, m: (x - m) @ v.T),
         Mistake("you returned the residual x − x' (what PCA throws away), not the reconstruction x'.",
                 lambda x, v, m: x - ((x - m) @ v.T @ v + m)),
