@@ -31,6 +31,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -282,6 +283,7 @@ JS_CELLS = """
   .map((c, i) => ({
     index: i,
     prompt: (c.querySelector('.jp-InputArea-prompt') || {}).textContent || '',
+    collapsed: !c.querySelector('.jp-InputArea-editor'),  // input hidden (a solution cell): no prompt shown
     source: [...c.querySelectorAll('.jp-InputArea-editor .cm-line')].map(l => l.textContent).join('\\n').slice(0, 120),
     stderr: [...c.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')]
       .map(o => o.textContent),
@@ -441,7 +443,12 @@ def _drive(page, lab: Lab, notebook: Path, slider_description: str, t0: float) -
     errors = error_outputs(result)
     if errors:
         pytest.fail("cells show errors in JupyterLab:\n" + "\n\n".join(errors))
-    not_run = [c for c in result if not re.search(r"\[\d+\]", c["prompt"])]
+    # a collapsed input shows no prompt, so the solution cells (collapsed on purpose) are counted instead
+    hidden = sum(bool(c.metadata.get("jupyter", {}).get("source_hidden"))
+                 for c in nbformat.read(notebook, as_version=4).cells if c.cell_type == "code")
+    assert sum(c["collapsed"] for c in result) == hidden, \
+        f"{hidden} code cells are collapsed in the notebook, but {sum(c['collapsed'] for c in result)} show no input"
+    not_run = [c for c in result if not c["collapsed"] and not re.search(r"\[\d+\]", c["prompt"])]
     assert not not_run, "cells did not run: " + ", ".join(f"{c['index']} {c['prompt']!r}" for c in not_run)
 
     images = [im for c in result for im in c["images"]]
