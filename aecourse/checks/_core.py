@@ -60,8 +60,12 @@ def diagnose(got, expected, inputs, mistakes: Sequence[Mistake], rtol: float, at
 
 def check(name: str, learner: Callable, reference: Callable, make_inputs: Callable[[torch.Generator], tuple],
           mistakes: Sequence[Mistake] = (), trials: int = 3, rtol: float = 1e-4, atol: float = 1e-5,
-          seed: int = 0) -> Callable:
+          seed: int = 0, validate: Callable[[Callable], str | None] | None = None) -> Callable:
     """Compare ``learner`` with ``reference`` on ``trials`` fresh random inputs; print the verdict.
+
+    ``validate(learner)``, when given, runs once the values match and before the verdict prints: it
+    checks what values cannot show (say, that the result still carries a gradient) and returns None
+    or a hint.
 
     Returns the function the rest of the notebook should use: the learner's when it is right,
     otherwise the reference (with a visible note), so a learner can always run past an exercise.
@@ -94,5 +98,10 @@ def check(name: str, learner: Callable, reference: Callable, make_inputs: Callab
             print(f"✗ {name} (test {trial + 1} of {trials}): {hint}\n"
                   "  Using the reference solution so the rest of the notebook runs.")
             return reference
+    hint = validate(learner) if validate is not None else None
+    if hint is not None:
+        print(f"✗ {name}: the values are right, but {hint}\n"
+              "  Using the reference solution so the rest of the notebook runs.")
+        return reference
     print(f"✓ {name}: correct on {trials} random inputs.")
     return learner

@@ -1,8 +1,6 @@
 """Exercise checks of chapter 01: the encoder equation, the reconstruction error, one backprop step."""
 from __future__ import annotations
 
-import contextlib
-import io
 import warnings
 from collections.abc import Callable
 
@@ -68,31 +66,21 @@ def reconstruction_error(learner: Callable) -> Callable:
     """Check ``reconstruction_error(x_hat, x)`` = mean over images of Σ_pixels (x' − x)², returned as a
     0-dim tensor that carries the gradient of x_hat (later cells call ``.backward()`` on it).
     """
-    name = "reconstruction_error(x_hat, x)"
-    verdict = io.StringIO()
-    with contextlib.redirect_stdout(verdict):  # the values first; the ✓ only once the gradient is checked too
-        returned = check(
-            name, learner, _reference_error, _error_inputs,
-            mistakes=[
-                Mistake("you averaged over the pixels too: sum over the pixels of each image, then average over "
-                        "images.", lambda xh, x: (xh - x).pow(2).mean()),
-                Mistake("you summed over the images too: average over the images (the error is per image).",
-                        lambda xh, x: (xh - x).pow(2).sum()),
-                Mistake("the square is missing: use (x_hat - x) ** 2.", lambda xh, x: (xh - x).abs().sum(1).mean()),
-                Mistake("that is the norm ‖x − x'‖, not its square: drop the square root.",
-                        lambda xh, x: (xh - x).norm(dim=1).mean()),
-                Mistake("the differences are not squared, so positive and negative errors cancel.",
-                        lambda xh, x: (xh - x).sum(1).mean()),
-            ],
-        )
-    if returned is learner:
-        hint = _autograd_hint(learner)
-        if hint is not None:
-            print(f"✗ {name}: the values are right, but {hint}\n"
-                  "  Using the reference solution so the rest of the notebook runs.")
-            return _reference_error
-    print(verdict.getvalue(), end="")
-    return returned
+    return check(
+        "reconstruction_error(x_hat, x)", learner, _reference_error, _error_inputs,
+        mistakes=[
+            Mistake("you averaged over the pixels too: sum over the pixels of each image, then average over "
+                    "images.", lambda xh, x: (xh - x).pow(2).mean()),
+            Mistake("you summed over the images too: average over the images (the error is per image).",
+                    lambda xh, x: (xh - x).pow(2).sum()),
+            Mistake("the square is missing: use (x_hat - x) ** 2.", lambda xh, x: (xh - x).abs().sum(1).mean()),
+            Mistake("that is the norm ‖x − x'‖, not its square: drop the square root.",
+                    lambda xh, x: (xh - x).norm(dim=1).mean()),
+            Mistake("the differences are not squared, so positive and negative errors cancel.",
+                    lambda xh, x: (xh - x).sum(1).mean()),
+        ],
+        validate=_autograd_hint,
+    )
 
 
 def _delta_inputs(g: torch.Generator):
