@@ -407,6 +407,29 @@ def gemm_only_rate(shapes, batch, dev, reps: int = 15, uniforms=()) -> float:
     return batch / _median(times)
 
 
+def adam_update_rate(sizes, batch, dev, reps: int = 15) -> float:
+    """samples/s of the optimizer update alone of the autoencoder's step: fused Adam (ae.fit's) on
+    parameters of the network's sizes, with their gradients already there. Its cost does not depend
+    on the batch (it reads and writes every weight four times), so at small batches it is a larger
+    share of the step; the products alone plus this update are the attainable limit of an Adam step.
+    """
+    import torch
+    import aecourse as ae
+    model = ae.Autoencoder(list(sizes)).to(dev)
+    for p in model.parameters():
+        p.grad = torch.randn_like(p) * 1e-3
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
+    times = []
+    for i in range(reps + 2):
+        _sync(dev)
+        t0 = time.perf_counter()
+        opt.step()
+        _sync(dev)
+        if i >= 2:
+            times.append(time.perf_counter() - t0)
+    return batch / _median(times)
+
+
 def ae_step_gemms(sizes, batch) -> list:
     """The products ae_step_flops counts: per layer of encoder and decoder, forward, grad of the input, grad
     of the weights."""
@@ -484,6 +507,7 @@ def section_flops(report: Report, scale: Scale, dev) -> None:
         # fraction. The fastest ceiling seen is used (noise only ever slows a measurement down).
         variants["ceiling"] = lambda: matmul_rate(scale.matmul_n, 3, dev)[0]   # GFLOP/s
         variants["products alone, step"] = lambda: gemm_only_rate(ae_step_gemms(scale.deep, batch), batch, dev)
+        variants["Adam update alone"] = lambda: adam_update_rate(scale.deep, batch, dev)
         variants["products alone, CD-1"] = lambda: gemm_only_rate(
             rbm_cd1_gemms(x.shape[1], scale.rbm_hidden, batch), batch, dev)
         variants["products and uniforms alone, CD-1"] = lambda: gemm_only_rate(
@@ -497,6 +521,11 @@ def section_flops(report: Report, scale: Scale, dev) -> None:
                             f"{len(ceiling_runs)} measurements between the variants)",
                    f"{ceiling / 1e9:,.1f} GFLOP/s (between variants: {_spread(ceiling_runs)})")
         limit = f"at batch {batch} (the attainable limit)"
+        products, update = _median(res["products alone, step"]), _median(res.pop("Adam update alone"))
+        report.add("flops", f"{name} step: its matrix products alone plus ae.fit's Adam update alone at batch "
+                            f"{batch} (the attainable limit of an Adam step; the update alone: "
+                            f"{1e3 * batch / update:.2f} ms per step)",
+                   f"{f_ae / ceiling / (1 / products + 1 / update):.0%}")
         for what, flops, key in (
                 (f"{name} step: its matrix products alone {limit}", f_ae, "products alone, step"),
                 (f"RBM CD-1: its matrix products alone {limit}", f_rbm, "products alone, CD-1"),
