@@ -28,6 +28,32 @@ from nbclient import NotebookClient
 from nbconvert import HTMLExporter
 
 ROOT = Path(__file__).resolve().parent.parent
+CHECK_CELL = re.compile(r"(\w+) = ae\.checks\.(\w+)\(\1\)")   # an exercise's check: name = ae.checks.<check>(name)
+
+
+def exercise_checks(notebook: nbformat.NotebookNode) -> list[tuple[int, str, str]]:
+    """(index of the check cell, function name, check) of every exercise: the check cell follows the cell
+    tagged ``solution``, which defines ``<name>_solution`` (so running it never replaces a learner's answer)."""
+    found = []
+    for i, cell in enumerate(notebook.cells[:-1]):
+        if "solution" in cell.get("metadata", {}).get("tags", []):
+            check = notebook.cells[i + 1].source.splitlines()[0]
+            match = CHECK_CELL.fullmatch(check.strip())
+            if match is None:
+                raise ValueError(f"the cell after solution cell {i} is not `name = ae.checks.<check>(name)`: {check!r}")
+            found.append((i + 1, match.group(1), match.group(2)))
+    return found
+
+
+def with_solutions_checked(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The notebook with every exercise's check given the reference solution instead of the stub, so the
+    website shows each solution passing its check (a learner's run checks the learner's answer)."""
+    notebook = nbformat.from_dict(notebook)   # a copy
+    for index, name, check in exercise_checks(notebook):
+        cell = notebook.cells[index]
+        first, *rest = cell.source.splitlines()
+        cell.source = "\n".join([f"{name} = ae.checks.{check}({name}_solution)", *rest])
+    return notebook
 
 
 def objectives(notebook: nbformat.NotebookNode) -> tuple[str, list[str]]:
@@ -55,7 +81,7 @@ def jobs_and_threads(jobs: int | None = None) -> tuple[int, int]:
 
 
 async def _execute(path: Path, quick: bool, threads: int, timeout: int) -> tuple[nbformat.NotebookNode, float]:
-    notebook = nbformat.read(path, as_version=4)
+    notebook = with_solutions_checked(nbformat.read(path, as_version=4))
     env = {**os.environ, "AECOURSE_QUICK": "1" if quick else "0",
            "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
     start = time.perf_counter()

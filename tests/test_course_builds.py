@@ -46,6 +46,34 @@ def test_every_chapter_from_01_has_two_exercises_with_solution_and_check():
                 f"{path.name}: solution {i + 1} must be collapsed in JupyterLab and say what it is, not sit in plain view"
             following = "".join(c.source for c in cells[i + 2:i + 5])
             assert "ae.checks." in following, f"{path.name}: exercise {i} has no ae.checks call after it"
+        checks = load_script("build_site").exercise_checks(nbformat.read(path, as_version=4))
+        assert [index - 2 for index, _, _ in checks] == stubs, f"{path.name}: every stub, solution, check in that order"
+        for index, name, _ in checks:
+            solution = cells[index - 1].source
+            # the solution must not redefine the learner's function: running it ("Run All") would replace
+            # the answer the check is about to test
+            assert re.search(rf"^def {name}_solution\(", solution, re.M) and not re.search(rf"^def {name}\(", solution, re.M), \
+                f"{path.name}: solution cell {index - 1} must define {name}_solution, not {name}"
+
+
+def test_every_reference_solution_passes_its_check(capsys):
+    import numpy as np
+    import torch
+
+    import aecourse as ae
+    site = load_script("build_site")
+    n = 0
+    for path in NOTEBOOKS:
+        notebook = nbformat.read(path, as_version=4)
+        for index, name, check in site.exercise_checks(notebook):
+            namespace = {"torch": torch, "np": np, "ae": ae}
+            exec(notebook.cells[index - 1].source, namespace)
+            solution = namespace[f"{name}_solution"]
+            assert getattr(ae.checks, check)(solution) is solution, f"{path.name}: {name}_solution fails its check"
+            out = capsys.readouterr().out
+            assert out.startswith("✓") and "✗" not in out, f"{path.name}: {name}_solution: {out}"
+            n += 1
+    assert n >= 12
 
 
 def test_every_chapter_opens_with_objectives_and_closes_with_references():
@@ -119,6 +147,9 @@ def test_site_has_every_chapter_with_its_figures(tmp_path, monkeypatch):
         assert figures >= 1 and figures >= min(code_figures, 3), f"{path.name}: {figures} figures in its page"
         assert f'href="{path.stem}.html"' in index and "run time" in index
         assert chapter["objectives"], f"{path.name}: no learning objectives found for the index"
+        # the website shows the reference solutions passing their checks, not stubs "not attempted yet"
+        n_checks = len(site.exercise_checks(nbformat.read(path, as_version=4)))
+        assert "not attempted yet" not in page and page.count("✓") >= n_checks, path.name
 
 
 def test_site_runs_notebooks_side_by_side_with_the_cores_shared_out(tmp_path):
@@ -162,7 +193,8 @@ def test_seed_sweep_shifts_every_literal_seed_and_collects_the_claims():
     shifted = sweep.with_seed_offset(nb, 3)
     assert "seed_everything(3)" in shifted.cells[0].source and "seed_everything(4)" in shifted.cells[1].source
     assert "seed_everything(s)" in shifted.cells[1].source and "seed_everything(0)" in nb.cells[0].source
-    nb.cells[0].outputs = [nbformat.v4.new_output("stream", text="✓ a claim (1.0)\nnot a claim\n✗ a failed one\n")]
+    nb.cells[0].outputs = [nbformat.v4.new_output("stream", text="✓ a claim (1.0)\nnot a claim\n✗ a failed one\n"
+                                                       "✗ encode(x, W, b): not attempted yet. Hint: ...\n")]
     assert sweep.claims(nb) == ["✓ a claim (1.0)", "✗ a failed one"]
     with pytest.raises(ValueError, match="seed_everything"):
         sweep.with_seed_offset(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]), 1)
