@@ -125,6 +125,20 @@ def _sync(dev):
         torch.cuda.synchronize(dev)
 
 
+def _seconds(fn, dev, reps: int) -> list:
+    """Seconds of each of ``reps`` calls of ``fn()``, after two warm-up calls, the device synchronised
+    around each (a GPU runs asynchronously)."""
+    times = []
+    for i in range(reps + 2):
+        _sync(dev)
+        t0 = time.perf_counter()
+        fn()
+        _sync(dev)
+        if i >= 2:
+            times.append(time.perf_counter() - t0)
+    return times
+
+
 def _interleave(variants: dict, rounds: int) -> dict:
     """Run ``variants`` (name -> zero-argument function returning a rate) ABC CBA ABC...; name -> list of rates.
 
@@ -206,15 +220,7 @@ def matmul_rate(n: int, reps: int, dev) -> tuple[float, list]:
     import torch
     a = torch.randn(n, n, device=dev)
     b = torch.randn(n, n, device=dev)
-    rates = []
-    for i in range(reps + 2):
-        _sync(dev)
-        t0 = time.perf_counter()
-        a @ b
-        _sync(dev)
-        dt = time.perf_counter() - t0
-        if i >= 2:
-            rates.append(2 * n ** 3 / dt / 1e9)
+    rates = [2 * n ** 3 / dt / 1e9 for dt in _seconds(lambda: a @ b, dev, reps)]
     return _median(rates), rates
 
 
@@ -393,18 +399,14 @@ def gemm_only_rate(shapes, batch, dev, reps: int = 15, uniforms=()) -> float:
     import torch
     mats = [(torch.randn(m, k, device=dev), torch.randn(k, n, device=dev)) for m, k, n in shapes]
     gen = torch.Generator(device=dev).manual_seed(0)
-    times = []
-    for i in range(reps + 2):
-        _sync(dev)
-        t0 = time.perf_counter()
+
+    def step():
         for a, b in mats:
             a @ b
         for shape in uniforms:
             torch.rand(shape, generator=gen, device=dev)
-        _sync(dev)
-        if i >= 2:
-            times.append(time.perf_counter() - t0)
-    return batch / _median(times)
+
+    return batch / _median(_seconds(step, dev, reps))
 
 
 def adam_update_rate(sizes, batch, dev, reps: int = 15) -> float:
@@ -419,15 +421,7 @@ def adam_update_rate(sizes, batch, dev, reps: int = 15) -> float:
     for p in model.parameters():
         p.grad = torch.randn_like(p) * 1e-3
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
-    times = []
-    for i in range(reps + 2):
-        _sync(dev)
-        t0 = time.perf_counter()
-        opt.step()
-        _sync(dev)
-        if i >= 2:
-            times.append(time.perf_counter() - t0)
-    return batch / _median(times)
+    return batch / _median(_seconds(opt.step, dev, reps))
 
 
 def ae_step_gemms(sizes, batch) -> list:
