@@ -51,7 +51,7 @@ def with_solutions_checked(notebook: nbformat.NotebookNode) -> nbformat.Notebook
     notebook = nbformat.from_dict(notebook)   # a copy
     for index, name, check in exercise_checks(notebook):
         cell = notebook.cells[index]
-        first, *rest = cell.source.splitlines()
+        rest = cell.source.splitlines()[1:]   # the first line is the check itself, rewritten
         cell.source = "\n".join([f"{name} = ae.checks.{check}({name}_solution)", *rest])
     return notebook
 

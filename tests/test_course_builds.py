@@ -31,10 +31,12 @@ def tags(cell):
 
 
 def test_every_chapter_from_01_has_two_exercises_with_solution_and_check():
+    site = load_script("build_site")
     for path in NOTEBOOKS:
         if path.name.startswith("00"):
             continue
-        cells = nbformat.read(path, as_version=4).cells
+        notebook = nbformat.read(path, as_version=4)
+        cells = notebook.cells
         stubs = [i for i, c in enumerate(cells) if "exercise" in tags(c)]
         assert len(stubs) >= 2, f"{path.name} has {len(stubs)} exercises, needs at least two"
         for i in stubs:
@@ -46,7 +48,7 @@ def test_every_chapter_from_01_has_two_exercises_with_solution_and_check():
                 f"{path.name}: solution {i + 1} must be collapsed in JupyterLab and say what it is, not sit in plain view"
             following = "".join(c.source for c in cells[i + 2:i + 5])
             assert "ae.checks." in following, f"{path.name}: exercise {i} has no ae.checks call after it"
-        checks = load_script("build_site").exercise_checks(nbformat.read(path, as_version=4))
+        checks = site.exercise_checks(notebook)
         assert [index - 2 for index, _, _ in checks] == stubs, f"{path.name}: every stub, solution, check in that order"
         for index, name, _ in checks:
             solution = cells[index - 1].source
