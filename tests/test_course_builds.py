@@ -195,8 +195,19 @@ def test_seed_sweep_shifts_every_literal_seed_and_collects_the_claims():
     shifted = sweep.with_seed_offset(nb, 3)
     assert "seed_everything(3)" in shifted.cells[0].source and "seed_everything(4)" in shifted.cells[1].source
     assert "seed_everything(s)" in shifted.cells[1].source and "seed_everything(0)" in nb.cells[0].source
-    nb.cells[0].outputs = [nbformat.v4.new_output("stream", text="✓ a claim (1.0)\nnot a claim\n✗ a failed one\n"
-                                                       "✗ encode(x, W, b): not attempted yet. Hint: ...\n")]
+    nb.cells[0].outputs = [nbformat.v4.new_output("stream", text="✓ a claim (1.0)\nnot a claim\n✗ a failed one\n")]
     assert sweep.claims(nb) == ["✓ a claim (1.0)", "✗ a failed one"]
+    # the sweep checks the reference solutions, as the website does: no stub's "not attempted yet"
+    swapped = 0
+    for path in NOTEBOOKS:
+        original = nbformat.read(path, as_version=4)
+        run = sweep.prepared(original, 2)
+        checks = [c.source.splitlines()[0] for c in run.cells if c.cell_type == "code"
+                  and re.match(r"\w+ = ae\.checks\.\w+\(\w+_solution\)$", c.source.splitlines()[0] if c.source else "")]
+        stubs = sum("exercise" in tags(c) for c in original.cells)
+        assert len(checks) == stubs, (path.name, checks)
+        assert "ae.seed_everything(2)" in next(c for c in run.cells if c.cell_type == "code").source
+        swapped += len(checks)
+    assert swapped == 16, swapped   # every exercise of the course
     with pytest.raises(ValueError, match="seed_everything"):
         sweep.with_seed_offset(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]), 1)
