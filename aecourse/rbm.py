@@ -29,9 +29,34 @@ from . import config
 from .train import History
 from .validate import all_finite, check_positive_int, check_tensor
 
-__all__ = ["RBM", "free_energy", "contrastive_divergence"]
+__all__ = ["RBM", "bernoulli", "free_energy", "contrastive_divergence"]
 
 _HIDDEN = ("binary", "gaussian")
+
+
+def bernoulli(p: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """A binary sample with probabilities ``p``: 1.0 where a uniform draw falls below p, else 0.0.
+
+    Each uniform number has 16 bits, and one 64-bit draw of the generator gives four of them.
+    ``torch.rand(p.shape) < p`` spends one 32-bit draw of the generator on every number; on a CPU
+    (torch's Mersenne twister runs on one core) that is CD-1's largest cost after its matrix
+    products, and this is 2–3× cheaper (``python benchmarks/run.py --only flops`` measures both).
+    The price is resolution: a probability acts as if rounded up to a multiple of 2⁻¹⁶, an error
+    under 1.6e-5, and p = 0 never fires while p = 1 always does.
+
+    On a GPU (CUDA or Apple's MPS), whose generator draws in parallel, it is ``torch.rand(p.shape) < p``.
+
+    p : tensor of probabilities in [0, 1], any shape; the sample has its shape, dtype and device.
+    """
+    if p.device.type in ("cuda", "mps"):
+        return torch.rand(p.shape, generator=generator, device=p.device, dtype=p.dtype).lt_(p)
+    n = p.numel()
+    bits = torch.empty((n + 3) // 4, dtype=torch.int64, device=p.device)
+    bits.random_(-2**63, None, generator=generator)              # every one of the 64 bits random
+    work = torch.promote_types(p.dtype, torch.float32)            # half precision cannot hold 65536
+    u = bits.view(torch.int16)[:n].view(p.shape).to(work)         # uniform integers -32768 … 32767
+    # u + 32768 < 65536 p, i.e. (u + 32768) / 65536, uniform on {0, 1/65536, …}, is below p
+    return u.lt_(p.to(work) * 65536 - 32768).to(p.dtype)
 
 
 def free_energy(v: torch.Tensor, weight: torch.Tensor, visible_bias: torch.Tensor, hidden_bias: torch.Tensor,
@@ -188,8 +213,8 @@ class RBM:
         return p + torch.randn(p.shape, generator=self._gen, device=p.device)
 
     def _bernoulli(self, p: torch.Tensor) -> torch.Tensor:
-        """A binary sample with probabilities ``p`` (1.0 where a uniform draw falls below p)."""
-        return torch.rand(p.shape, generator=self._gen, device=p.device, dtype=p.dtype).lt_(p)
+        """A binary sample with probabilities ``p`` from the RBM's generator; see :func:`bernoulli`."""
+        return bernoulli(p, self._gen)
 
     # -- public API -----------------------------------------------------------------------
     @torch.no_grad()

@@ -388,25 +388,39 @@ def cd1_bare(x, n_hidden, epochs, batch, dev, lr=0.1, seed=0) -> float:
     return epochs * n / (time.perf_counter() - t0)
 
 
-def gemm_only_rate(shapes, batch, dev, reps: int = 15, uniforms=()) -> float:
+def gemm_only_rate(shapes, batch, dev, reps: int = 15, samples=()) -> float:
     """samples/s of the matrix products alone of one training step, at the step's own shapes.
 
     ``shapes`` lists (m, k, n) products per batch (m×k times k×n). The fraction of the ceiling this
     reaches is what small products allow on this machine: the attainable limit for a loop at ``batch``.
-    ``uniforms`` lists the shapes of the uniform random numbers the step must also draw (CD-1's hidden
-    sample), drawn with torch's generator as every torch sampler draws them.
+    ``samples`` lists the shapes of the binary samples the step must also draw (CD-1's hidden sample),
+    drawn by ``ae.bernoulli`` as ae.RBM draws them.
     """
     import torch
+    import aecourse as ae
     mats = [(torch.randn(m, k, device=dev), torch.randn(k, n, device=dev)) for m, k, n in shapes]
+    probs = [torch.rand(shape, device=dev) for shape in samples]
     gen = torch.Generator(device=dev).manual_seed(0)
 
     def step():
         for a, b in mats:
             a @ b
-        for shape in uniforms:
-            torch.rand(shape, generator=gen, device=dev)
+        for p in probs:
+            ae.bernoulli(p, gen)
 
     return batch / _median(_seconds(step, dev, reps))
+
+
+def sampler_rates(shape, dev, reps: int = 15) -> dict:
+    """Binary samples of ``shape`` per second: ``torch.rand(shape) < p`` (one 32-bit draw of torch's
+    generator per number) and ``ae.bernoulli`` (16-bit uniforms, four per 64-bit draw), on the same p."""
+    import torch
+    import aecourse as ae
+    p = torch.rand(shape, device=dev)
+    gen = torch.Generator(device=dev).manual_seed(0)
+    return {"torch.rand < p": lambda: 1 / _median(_seconds(
+                lambda: torch.rand(shape, generator=gen, device=dev).lt_(p), dev, reps)),
+            "ae.bernoulli": lambda: 1 / _median(_seconds(lambda: ae.bernoulli(p, gen), dev, reps))}
 
 
 def adam_update_rate(sizes, batch, dev, reps: int = 15) -> float:
@@ -504,8 +518,9 @@ def section_flops(report: Report, scale: Scale, dev) -> None:
         variants["Adam update alone"] = lambda: adam_update_rate(scale.deep, batch, dev)
         variants["products alone, CD-1"] = lambda: gemm_only_rate(
             rbm_cd1_gemms(x.shape[1], scale.rbm_hidden, batch), batch, dev)
-        variants["products and uniforms alone, CD-1"] = lambda: gemm_only_rate(
-            rbm_cd1_gemms(x.shape[1], scale.rbm_hidden, batch), batch, dev, uniforms=[(batch, scale.rbm_hidden)])
+        variants["products and sample alone, CD-1"] = lambda: gemm_only_rate(
+            rbm_cd1_gemms(x.shape[1], scale.rbm_hidden, batch), batch, dev, samples=[(batch, scale.rbm_hidden)])
+        variants.update(sampler_rates((batch, scale.rbm_hidden), dev))
         for fn in variants.values():   # warm-up: first calls pay for allocation and kernel selection
             fn()
         res = _interleave(variants, scale.rounds)
@@ -523,10 +538,16 @@ def section_flops(report: Report, scale: Scale, dev) -> None:
         for what, flops, key in (
                 (f"{name} step: its matrix products alone {limit}", f_ae, "products alone, step"),
                 (f"RBM CD-1: its matrix products alone {limit}", f_rbm, "products alone, CD-1"),
-                (f"RBM CD-1: its matrix products and the uniforms of its hidden sample alone {limit} with "
-                 f"torch's generator", f_rbm, "products and uniforms alone, CD-1")):
+                (f"RBM CD-1: its matrix products and its hidden sample (ae.bernoulli) alone {limit}", f_rbm,
+                 "products and sample alone, CD-1")):
             frac = _median(res.pop(key)) * flops / ceiling
             report.add("flops", f"{what}: fraction of the matmul ceiling", f"{frac:.0%}")
+        torch_rand = res.pop("torch.rand < p")
+        ours = res.pop("ae.bernoulli")
+        report.add("flops", f"CD-1's hidden sample ({batch}×{scale.rbm_hidden}): ms with torch.rand < p / with "
+                            f"ae.bernoulli (16-bit uniforms)",
+                   f"{1e3 / _median(torch_rand):.2f} / {1e3 / _median(ours):.2f} ms: "
+                   f"{_ratio({'a': ours, 'b': torch_rand}, 'a', 'b'):.2f}× faster")
         for k, v in res.items():
             flops = f_rbm if "RBM" in k or "CD-1" in k else f_ae
             frac = _median(v) * flops / ceiling

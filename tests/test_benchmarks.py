@@ -50,9 +50,12 @@ def test_tiny_run_writes_a_table(bench, tmp_path):
     assert "| measurement | value | target | result |" in text
     assert any(r.target == "≤ 5 %" for r in report.rows)
     assert any("cost of reading the loss every batch" in r.what for r in report.rows)
-    # CD-1's attainable limit is reported with and without the random numbers it must draw
+    # CD-1's attainable limit is reported with and without the hidden sample it must draw, and the
+    # sampler is compared with torch.rand < p
     limits = [r for r in report.rows if "(the attainable limit" in r.what and r.what.startswith("RBM CD-1")]
-    assert len(limits) == 2 and any("uniforms of its hidden sample" in r.what for r in limits)
+    assert len(limits) == 2 and any("hidden sample (ae.bernoulli)" in r.what for r in limits)
+    sampler = [r for r in report.rows if r.what.startswith("CD-1's hidden sample")]
+    assert len(sampler) == 1 and sampler[0].value.endswith("× faster")
 
 
 def test_denormal_section_tiny(bench, monkeypatch):

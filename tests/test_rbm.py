@@ -37,6 +37,28 @@ def exact_log_likelihood(rbm, data) -> float:
     return float((log_p_data - log_z).mean())
 
 
+def test_bernoulli_fires_with_probability_p_rounded_up_to_a_multiple_of_2_to_the_minus_16():
+    g = torch.Generator().manual_seed(0)
+    p = torch.tensor([0.0, 2**-16, 1e-3, 0.1, 0.3, 0.5, 0.5 + 1e-6, 0.77, 1 - 2**-16, 1.0])
+    n = 400_000
+    sample = ae.bernoulli(p.expand(n, -1), g)                    # a broadcast view: not contiguous
+    assert sample.shape == (n, len(p)) and sample.dtype == p.dtype
+    assert set(sample.unique().tolist()) == {0.0, 1.0}
+    freq, want = sample.double().mean(0), torch.ceil(p.double() * 65536) / 65536
+    assert freq[0] == 0 and freq[-1] == 1                        # p = 0 never fires, p = 1 always does
+    assert ((freq - want).abs() <= 5 * (want * (1 - want) / n).sqrt()).all(), (freq, want)
+    # the four numbers cut from one 64-bit draw are independent: neighbours are uncorrelated
+    coin = ae.bernoulli(torch.full((n, 4), 0.5), g)
+    corr = torch.corrcoef(coin.T) - torch.eye(4)
+    assert corr.abs().max() < 0.01, corr
+    # half and double precision work; the same generator state gives the same sample
+    for dtype in (torch.float16, torch.float64):
+        half = ae.bernoulli(torch.full((1000, 3), 0.25, dtype=dtype), g)
+        assert half.dtype == dtype and abs(float(half.mean()) - 0.25) < 0.03
+    a = ae.bernoulli(torch.full((7, 5), 0.5), torch.Generator().manual_seed(3))
+    assert torch.equal(a, ae.bernoulli(torch.full((7, 5), 0.5), torch.Generator().manual_seed(3)))
+
+
 def test_free_energy_matches_brute_force_sum_over_hidden_states():
     rbm = tiny_rbm()
     v, h = all_states(6), all_states(4)
