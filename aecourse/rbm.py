@@ -53,10 +53,11 @@ def bernoulli(p: torch.Tensor, generator: torch.Generator | None = None) -> torc
     n = p.numel()
     bits = torch.empty((n + 3) // 4, dtype=torch.int64, device=p.device)
     bits.random_(-2**63, None, generator=generator)              # every one of the 64 bits random
-    work = torch.promote_types(p.dtype, torch.float32)            # half precision cannot hold 65536
+    work = torch.promote_types(p.dtype, torch.float32)            # half precision has 11 bits
     u = bits.view(torch.int16)[:n].view(p.shape).to(work)         # uniform integers -32768 … 32767
-    # u + 32768 < 65536 p, i.e. (u + 32768) / 65536, uniform on {0, 1/65536, …}, is below p
-    return u.lt_(p.to(work) * 65536 - 32768).to(p.dtype)
+    # (u + 32768) / 65536, uniform on {0, 1/65536, …, 65535/65536} and exact in float32, below p;
+    # in place: fresh tensors of this size cost page faults
+    return u.mul_(2 ** -16).add_(0.5).lt_(p).to(p.dtype)
 
 
 def free_energy(v: torch.Tensor, weight: torch.Tensor, visible_bias: torch.Tensor, hidden_bias: torch.Tensor,
