@@ -460,9 +460,20 @@ def _ae_rbm_class():
     return getattr(ae, "RBM", None)
 
 
-def ae_rbm_fit(x, n_hidden, epochs, batch, dev, lr=0.1) -> float:
+def _rbm_sampling_with_torch_rand():
+    """ae.RBM as it was before ae.bernoulli: every binary sample from ``torch.rand(shape) < p``."""
+    import torch
+
+    class RBMTorchRand(_ae_rbm_class()):
+        def _bernoulli(self, p):
+            return torch.rand(p.shape, generator=self._gen, device=p.device, dtype=p.dtype).lt_(p)
+
+    return RBMTorchRand
+
+
+def ae_rbm_fit(x, n_hidden, epochs, batch, dev, lr=0.1, cls=None) -> float:
     """samples/s of ``ae.RBM(n_visible, n_hidden, ...).fit(x)``, matching keyword names to its signature."""
-    cls = _ae_rbm_class()
+    cls = cls or _ae_rbm_class()
     init = inspect.signature(cls).parameters
     fit_params = inspect.signature(cls.fit).parameters
     kwargs, fit_kwargs = {}, {}
@@ -510,6 +521,8 @@ def section_flops(report: Report, scale: Scale, dev) -> None:
         }
         if have_rbm:
             variants["ae.RBM"] = lambda: ae_rbm_fit(x, scale.rbm_hidden, ep, batch, dev)
+            variants["ae.RBM sampling with torch.rand"] = lambda: ae_rbm_fit(
+                x, scale.rbm_hidden, ep, batch, dev, cls=_rbm_sampling_with_torch_rand())
         # the ceiling and the products alone are measured between the variants, in every round: on a
         # shared machine the rate drifts, and a ceiling measured once, at a slow moment, inflates every
         # fraction. The fastest ceiling seen is used (noise only ever slows a measurement down).
@@ -542,6 +555,11 @@ def section_flops(report: Report, scale: Scale, dev) -> None:
                  "products and sample alone, CD-1")):
             frac = _median(res.pop(key)) * flops / ceiling
             report.add("flops", f"{what}: fraction of the matmul ceiling", f"{frac:.0%}")
+        if have_rbm:
+            report.add("flops", f"ae.RBM at batch {batch}: speed with ae.bernoulli / with torch.rand < p (both "
+                                f"samplers in every round)",
+                       f"{_ratio(res, 'ae.RBM', 'ae.RBM sampling with torch.rand'):.2f}×")
+            res.pop("ae.RBM sampling with torch.rand")
         torch_rand = res.pop("torch.rand < p")
         ours = res.pop("ae.bernoulli")
         report.add("flops", f"CD-1's hidden sample ({batch}×{scale.rbm_hidden}): ms with torch.rand < p / with "

@@ -56,6 +56,8 @@ def test_tiny_run_writes_a_table(bench, tmp_path):
     assert len(limits) == 2 and any("hidden sample (ae.bernoulli)" in r.what for r in limits)
     sampler = [r for r in report.rows if r.what.startswith("CD-1's hidden sample")]
     assert len(sampler) == 1 and sampler[0].value.endswith("× faster")
+    before_after = [r for r in report.rows if "speed with ae.bernoulli / with torch.rand" in r.what]
+    assert len(before_after) == 1 and before_after[0].value.endswith("×")
 
 
 def test_denormal_section_tiny(bench, monkeypatch):
