@@ -547,14 +547,14 @@ def section_flops(report: Report, scale: Scale, dev) -> None:
         report.add("flops", f"{name} step: its matrix products alone plus ae.fit's Adam update alone at batch "
                             f"{batch} (the attainable limit of an Adam step; the update alone: "
                             f"{1e3 * batch / update:.2f} ms per step)",
-                   f"{f_ae / ceiling / (1 / products + 1 / update):.0%}")
+                   f"{f_ae / ceiling / (1 / products + 1 / update):.1%}")
         for what, flops, key in (
                 (f"{name} step: its matrix products alone {limit}", f_ae, "products alone, step"),
                 (f"RBM CD-1: its matrix products alone {limit}", f_rbm, "products alone, CD-1"),
                 (f"RBM CD-1: its matrix products and its hidden sample (ae.bernoulli) alone {limit}", f_rbm,
                  "products and sample alone, CD-1")):
             frac = _median(res.pop(key)) * flops / ceiling
-            report.add("flops", f"{what}: fraction of the matmul ceiling", f"{frac:.0%}")
+            report.add("flops", f"{what}: fraction of the matmul ceiling", f"{frac:.1%}")
         if have_rbm:
             report.add("flops", f"ae.RBM at batch {batch}: speed with ae.bernoulli / with torch.rand < p (both "
                                 f"samplers in every round)",
@@ -572,7 +572,7 @@ def section_flops(report: Report, scale: Scale, dev) -> None:
             what = (f"{name} step via {k}" if flops == f_ae else f"RBM CD-1 via {k}") + f", batch {batch}"
             has_target = k in ("ae.fit", "ae.RBM")
             report.add("flops", f"{what}: fraction of the matmul ceiling",
-                       f"{frac:.0%} ({_median(v):,.0f} samples/s)", "≥ 70 %" if has_target else "",
+                       f"{frac:.1%} ({_median(v):,.0f} samples/s)", "≥ 70 %" if has_target else "",
                        (frac >= 0.70) if has_target else None)
         if not have_rbm:
             report.add("flops", f"RBM CD-1 via ae.RBM, batch {batch}: fraction of the matmul ceiling",
