@@ -3,7 +3,7 @@
 # glibc's malloc (2.35 and newer): blocks of 4 MB and more (a batch of images, its activations and
 # gradients) get their own mapping, on huge pages, and go back to the system when freed. By default
 # glibc raises that threshold to the size of the last freed block, so full-batch training reuses a
-# heap that fragments: chapter 02's kernel peaked at 1.27-1.43 GB that way, 0.72 GB with this, for
+# heap that fragments: chapter 02's kernel peaked at 1.27-1.47 GB that way, 0.72 GB with this, for
 # about 10 % more time in that chapter (every large block is a fresh mapping to fill; huge pages keep
 # that cheap; see benchmarks/README.md). Other C libraries (macOS, musl) and older glibc ignore it.
 if [ "$(getconf GNU_LIBC_VERSION 2>/dev/null | awk '{split($2, v, "."); print (v[1] > 2 || (v[1] == 2 && v[2] >= 35))}')" = 1 ]; then
