@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import copy
 import datetime as _dt
-import inspect
 import json
 import os
 import platform
@@ -455,16 +454,12 @@ def rbm_cd1_gemms(n_visible, n_hidden, batch) -> list:
             (n_visible, batch, n_hidden), (n_visible, batch, n_hidden)]
 
 
-def _ae_rbm_class():
-    import aecourse as ae
-    return getattr(ae, "RBM", None)
-
-
 def _rbm_sampling_with_torch_rand():
     """ae.RBM as it was before ae.bernoulli: every binary sample from ``torch.rand(shape) < p``."""
     import torch
+    import aecourse as ae
 
-    class RBMTorchRand(_ae_rbm_class()):
+    class RBMTorchRand(ae.RBM):
         def _bernoulli(self, p):
             return torch.rand(p.shape, generator=self._gen, device=p.device, dtype=p.dtype).lt_(p)
 
@@ -472,25 +467,13 @@ def _rbm_sampling_with_torch_rand():
 
 
 def ae_rbm_fit(x, n_hidden, epochs, batch, dev, lr=0.1, cls=None) -> float:
-    """samples/s of ``ae.RBM(n_visible, n_hidden, ...).fit(x)``, matching keyword names to its signature."""
-    cls = cls or _ae_rbm_class()
-    init = inspect.signature(cls).parameters
-    fit_params = inspect.signature(cls.fit).parameters
-    kwargs, fit_kwargs = {}, {}
-    for names, value in ((("epochs", "n_iter", "n_epochs"), epochs), (("batch_size",), batch),
-                         (("lr", "learning_rate"), lr), (("progress", "verbose"), False),
-                         (("device",), dev), (("random_state", "seed"), 0)):
-        for name in names:
-            if name in init:
-                kwargs[name] = value
-                break
-            if name in fit_params:
-                fit_kwargs[name] = value
-                break
-    model = cls(x.shape[1], n_hidden, **kwargs)
+    """samples/s of ``ae.RBM(n_visible, n_hidden, ...).fit(x)``, or of ``cls``, a variant of it."""
+    import aecourse as ae
+    model = (cls or ae.RBM)(x.shape[1], n_hidden, epochs=epochs, batch_size=batch, lr=lr, progress=False,
+                            device=dev, random_state=0)
     _sync(dev)
     t0 = time.perf_counter()
-    model.fit(x, **fit_kwargs)
+    model.fit(x)
     _sync(dev)
     return epochs * len(x) / (time.perf_counter() - t0)
 
@@ -506,10 +489,6 @@ def section_flops(report: Report, scale: Scale, dev) -> None:
     name = "-".join(map(str, scale.deep))
     report.note("flops", f"{name} training step: {f_ae / 1e6:.1f} MFLOP per image (6·Σ in·out); "
                          f"RBM {x.shape[1]}-{scale.rbm_hidden} CD-1: {f_rbm / 1e6:.1f} MFLOP per image (10·nv·nh)")
-    have_rbm = _ae_rbm_class() is not None
-    if not have_rbm:
-        report.note("flops", "ae.RBM is not available yet (aecourse/rbm.py): its fraction is not measured; "
-                             "the bare CD-1 row shows what a torch CD-1 reaches here.")
     for batch in scale.flops_batches:
         torch.manual_seed(0)
         model0 = ae.Autoencoder(list(scale.deep))
@@ -518,11 +497,10 @@ def section_flops(report: Report, scale: Scale, dev) -> None:
             "ae.fit": lambda: run_ae_fit(copy.deepcopy(model0), x, ep, batch, dev),
             "bare": lambda: run_bare(copy.deepcopy(model0), x, ep, batch, dev),
             "CD-1 bare": lambda: cd1_bare(x, scale.rbm_hidden, ep, batch, dev),
+            "ae.RBM": lambda: ae_rbm_fit(x, scale.rbm_hidden, ep, batch, dev),
+            "ae.RBM sampling with torch.rand": lambda: ae_rbm_fit(
+                x, scale.rbm_hidden, ep, batch, dev, cls=_rbm_sampling_with_torch_rand()),
         }
-        if have_rbm:
-            variants["ae.RBM"] = lambda: ae_rbm_fit(x, scale.rbm_hidden, ep, batch, dev)
-            variants["ae.RBM sampling with torch.rand"] = lambda: ae_rbm_fit(
-                x, scale.rbm_hidden, ep, batch, dev, cls=_rbm_sampling_with_torch_rand())
         # the ceiling and the products alone are measured between the variants, in every round: on a
         # shared machine the rate drifts, and a ceiling measured once, at a slow moment, inflates every
         # fraction. The fastest ceiling seen is used (noise only ever slows a measurement down).
@@ -555,11 +533,10 @@ def section_flops(report: Report, scale: Scale, dev) -> None:
                  "products and sample alone, CD-1")):
             frac = _median(res.pop(key)) * flops / ceiling
             report.add("flops", f"{what}: fraction of the matmul ceiling", f"{frac:.1%}")
-        if have_rbm:
-            report.add("flops", f"ae.RBM at batch {batch}: speed with ae.bernoulli / with torch.rand < p (both "
-                                f"samplers in every round)",
-                       f"{_ratio(res, 'ae.RBM', 'ae.RBM sampling with torch.rand'):.2f}×")
-            res.pop("ae.RBM sampling with torch.rand")
+        report.add("flops", f"ae.RBM at batch {batch}: speed with ae.bernoulli / with torch.rand < p (both "
+                            f"samplers in every round)",
+                   f"{_ratio(res, 'ae.RBM', 'ae.RBM sampling with torch.rand'):.2f}×")
+        res.pop("ae.RBM sampling with torch.rand")
         torch_rand = res.pop("torch.rand < p")
         ours = res.pop("ae.bernoulli")
         report.add("flops", f"CD-1's hidden sample ({batch}×{scale.rbm_hidden}): ms with torch.rand < p / with "
@@ -574,9 +551,6 @@ def section_flops(report: Report, scale: Scale, dev) -> None:
             report.add("flops", f"{what}: fraction of the matmul ceiling",
                        f"{frac:.1%} ({_median(v):,.0f} samples/s)", "≥ 70 %" if has_target else "",
                        (frac >= 0.70) if has_target else None)
-        if not have_rbm:
-            report.add("flops", f"RBM CD-1 via ae.RBM, batch {batch}: fraction of the matmul ceiling",
-                       "not available yet (no ae.RBM)", "≥ 70 %", None)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -603,10 +577,8 @@ def section_rbm(report: Report, scale: Scale, dev) -> None:
         "sklearn float64": lambda: sklearn_rbm_fit(x64, h, ep, b),
         "sklearn float32": lambda: sklearn_rbm_fit(x32, h, ep, b),
         "CD-1 bare (torch)": lambda: cd1_bare(x, h, ep, b, dev),
+        "ae.RBM": lambda: ae_rbm_fit(x, h, ep, b, dev),
     }
-    have_rbm = _ae_rbm_class() is not None
-    if have_rbm:
-        variants["ae.RBM"] = lambda: ae_rbm_fit(x, h, ep, b, dev)
     res = _interleave(variants, scale.rbm_rounds)
     med = {k: _median(v) for k, v in res.items()}
     desc = f"{x.shape[1]}-{h}, batch {b}, {ep} epoch(s) of {len(x)} images, {scale.rbm_rounds} rounds"
@@ -614,15 +586,6 @@ def section_rbm(report: Report, scale: Scale, dev) -> None:
                        "update, the same matmul count as CD-1)")
     for k, v in res.items():
         report.add("rbm", f"{k}: samples/s", f"{med[k]:,.0f} (range {_spread(v)})")
-    subject = "ae.RBM" if have_rbm else None
-    if subject is None:
-        report.add("rbm", "ae.RBM / sklearn float64", "not available yet (no ae.RBM)", "≥ 2×", None)
-        report.add("rbm", "ae.RBM / sklearn float32", "not available yet (no ae.RBM)", "> 1×", None)
-        r64 = _ratio(res, "CD-1 bare (torch)", "sklearn float64")
-        r32 = _ratio(res, "CD-1 bare (torch)", "sklearn float32")
-        report.add("rbm", "reference: bare torch CD-1 / sklearn float64", f"{r64:.2f}×")
-        report.add("rbm", "reference: bare torch CD-1 / sklearn float32", f"{r32:.2f}×")
-        return
     r64 = _ratio(res, "ae.RBM", "sklearn float64")
     r32 = _ratio(res, "ae.RBM", "sklearn float32")
     report.add("rbm", "ae.RBM / sklearn float64", f"{r64:.2f}×", "≥ 2×", r64 >= 2)
@@ -636,10 +599,7 @@ def section_rbm(report: Report, scale: Scale, dev) -> None:
 
 def _ae_pca_fit(x, k, dev) -> float:
     import aecourse as ae
-    try:
-        model = ae.PCA(n_components=k)
-    except TypeError:
-        model = ae.PCA(k)
+    model = ae.PCA(k)
     _sync(dev)
     t0 = time.perf_counter()
     model.fit(x)
@@ -667,14 +627,11 @@ def section_pca(report: Report, scale: Scale, dev) -> None:
     x_np = x.numpy()
     x = x.to(dev)
     k = scale.pca_components
-    x_np64 = x_np.astype("float64")
+    x_np64, x64 = x_np.astype("float64"), x.double()
     variants = {"sklearn PCA": lambda: _sklearn_pca_fit(x_np, k),
-                "sklearn PCA on float64": lambda: _sklearn_pca_fit(x_np64, k)}
-    have = getattr(ae, "PCA", None) is not None
-    if have:
-        x64 = x.double()
-        variants["ae.PCA"] = lambda: _ae_pca_fit(x, k, dev)
-        variants["ae.PCA on float64"] = lambda: _ae_pca_fit(x64, k, dev)
+                "sklearn PCA on float64": lambda: _sklearn_pca_fit(x_np64, k),
+                "ae.PCA": lambda: _ae_pca_fit(x, k, dev),
+                "ae.PCA on float64": lambda: _ae_pca_fit(x64, k, dev)}
     for fn in variants.values():   # warm-up: lazy imports, LAPACK initialisation
         fn()
     res = _interleave(variants, scale.pca_rounds)
@@ -684,15 +641,11 @@ def section_pca(report: Report, scale: Scale, dev) -> None:
     report.note("pca", "scikit-learn computes in the input's precision (float32 here, as the data are stored; "
                        "its covariance_eigh solver); ae.PCA always decomposes in float64, which chapter 02's "
                        "1e-5-level comparisons need. The like-for-like comparison gives both float64 input (ae.PCA then converts nothing).")
-    if have:
-        ratio64 = _ratio(res, "sklearn PCA on float64", "ae.PCA on float64")   # seconds: sklearn's / ours
-        ratio = _ratio(res, "sklearn PCA", "ae.PCA")
-        report.add("pca", "ae.PCA / sklearn PCA, both given float64 input: speed", f"{ratio64:.2f}×",
-                   "≥ 1× (not slower)", ratio64 >= 1)
-        report.add("pca", "ae.PCA / sklearn PCA, both given the float32 data: speed", f"{ratio:.2f}×")
-    else:
-        report.add("pca", "ae.PCA / sklearn PCA, both given float64 input: speed",
-                   "not available yet (no ae.PCA)", "≥ 1× (not slower)", None)
+    ratio64 = _ratio(res, "sklearn PCA on float64", "ae.PCA on float64")   # seconds: sklearn's / ours
+    ratio = _ratio(res, "sklearn PCA", "ae.PCA")
+    report.add("pca", "ae.PCA / sklearn PCA, both given float64 input: speed", f"{ratio64:.2f}×",
+               "≥ 1× (not slower)", ratio64 >= 1)
+    report.add("pca", "ae.PCA / sklearn PCA, both given the float32 data: speed", f"{ratio:.2f}×")
 
 
 # ----------------------------------------------------------------------------------------------
