@@ -40,7 +40,7 @@ def bernoulli(p: torch.Tensor, generator: torch.Generator | None = None) -> torc
     Each uniform number has 16 bits, and one 64-bit draw of the generator gives four of them.
     ``torch.rand(p.shape) < p`` spends one 32-bit draw of the generator on every number; on a CPU
     (torch's Mersenne twister runs on one core) that is CD-1's largest cost after its matrix
-    products, and this is 2–3× cheaper (``python benchmarks/run.py --only flops`` measures both).
+    products, and this is about 2× cheaper (``python benchmarks/run.py --only flops`` measures both).
     The price is resolution: a probability acts as if rounded up to a multiple of 2⁻¹⁶, an error
     under 1.6e-5, and p = 0 never fires while p = 1 always does.
 
