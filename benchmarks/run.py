@@ -494,6 +494,7 @@ def section_flops(report: Report, scale: Scale, dev) -> None:
     name = "-".join(map(str, scale.deep))
     report.note("flops", f"{name} training step: {f_ae / 1e6:.1f} MFLOP per image (6·Σ in·out); "
                          f"RBM {x.shape[1]}-{scale.rbm_hidden} CD-1: {f_rbm / 1e6:.1f} MFLOP per image (10·nv·nh)")
+    rbm_torch_rand = _rbm_sampling_with_torch_rand()
     for batch in scale.flops_batches:
         torch.manual_seed(0)
         model0 = ae.Autoencoder(list(scale.deep))
@@ -503,8 +504,8 @@ def section_flops(report: Report, scale: Scale, dev) -> None:
             "bare": lambda: run_bare(copy.deepcopy(model0), x, ep, batch, dev),
             "CD-1 bare": lambda: cd1_bare(x, scale.rbm_hidden, ep, batch, dev),
             "ae.RBM": lambda: ae_rbm_fit(x, scale.rbm_hidden, ep, batch, dev),
-            "ae.RBM sampling with torch.rand": lambda: ae_rbm_fit(
-                x, scale.rbm_hidden, ep, batch, dev, cls=_rbm_sampling_with_torch_rand()),
+            "ae.RBM sampling with torch.rand": lambda: ae_rbm_fit(x, scale.rbm_hidden, ep, batch, dev,
+                                                                  cls=rbm_torch_rand),
         }
         # the ceiling and the products alone are measured between the variants, in every round: on a
         # shared machine the rate drifts, and a ceiling measured once, at a slow moment, inflates every
