@@ -68,6 +68,24 @@ def test_course_env_sets_the_malloc_tunables_on_a_current_glibc():
     assert '. "$ROOT/scripts/course_env.sh"' in (ROOT / "course").read_text()
 
 
+def test_binder_start_gives_every_session_the_course_env():
+    """repo2docker runs ``start`` before JupyterLab (its last line must exec the command it is given)."""
+    import os
+    import subprocess
+
+    start = ROOT / "start"
+    assert os.access(start, os.X_OK), "start must be executable (git update-index --chmod=+x start)"
+    assert start.read_text().rstrip().endswith('exec "$@"')
+    base = {k: v for k, v in os.environ.items() if k not in ("GLIBC_TUNABLES", "PYTORCH_ENABLE_MPS_FALLBACK")}
+    script = '. scripts/course_env.sh; printf "%s|%s" "${GLIBC_TUNABLES:-}" "${PYTORCH_ENABLE_MPS_FALLBACK:-}"'
+    expected = subprocess.run(["bash", "-c", script], cwd=ROOT, env=base, capture_output=True, text=True,
+                              check=True).stdout
+    got = subprocess.run([str(start), "bash", "-c", 'printf "%s|%s" "${GLIBC_TUNABLES:-}" '
+                          '"${PYTORCH_ENABLE_MPS_FALLBACK:-}"'], cwd="/", env=base, capture_output=True,
+                         text=True, check=True).stdout
+    assert got == expected
+
+
 def test_course_env_turns_on_the_mps_fallback_on_macos_only(tmp_path):
     import os
     import subprocess
