@@ -40,10 +40,36 @@ def test_plots_return_figures_without_showing():
     assert isinstance(ae.plot.image_grid(d.x_train[:12], ncols=5, titles=list(range(12))), Figure)
     assert isinstance(ae.plot.image_grid(torch.randn(4, 784), scale="each"), Figure)
     fig = ae.plot.reconstructions(d.x_test[:5], {"model": d.x_test[:5]}, shape=(8, 8))
-    assert len(fig.axes) == 10
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["original", "model"]
     h = ae.History(train_loss=[3.0, 2.0], val_loss=[3.5, 2.5], seconds=[1, 1], samples_per_s=[1, 1])
     assert isinstance(ae.plot.loss_curves({"a": h}), Figure)
     assert isinstance(ae.plot.code_scatter(torch.randn(20, 2), torch.arange(20) % 3), Figure)
+
+
+def test_image_grid_draws_every_image_in_its_place_in_one_image():
+    """One Axes and one imshow for the whole grid (an Axes per image took seconds for a 15 x 15 grid)."""
+    images = torch.rand(7, 6 * 5)                        # 6 x 5 pixels: enlarged 5x (round(28 / 6)) to 30 x 25
+    fig = ae.plot.image_grid(images, ncols=3, shape=(6, 5), titles=list("abcdefg"))
+    assert len(fig.axes) == 1 and len(fig.axes[0].images) == 1
+    mosaic = np.ma.filled(fig.axes[0].images[0].get_array(), np.nan)
+    h, w, top = 30, 25, int(np.ceil(0.18 * 30))          # tiles, and the room above each row for its titles
+    assert mosaic.shape == (3 * (top + h + 1) - 1, 3 * (w + 1) - 1)
+    for i, image in enumerate(images.numpy().reshape(7, 6, 5)):
+        r, c = divmod(i, 3)
+        y, x = r * (top + h + 1) + top, c * (w + 1)
+        np.testing.assert_array_equal(mosaic[y:y + h:5, x:x + w:5], image)
+    assert np.isnan(mosaic[top + h, :]).all() and np.isnan(mosaic[:, w]).all()          # the gaps
+    assert np.isnan(mosaic[-h:, 1 * (w + 1):]).all()                                   # two empty places
+    assert [t.get_text() for t in fig.axes[0].texts] == list("abcdefg")
+    # scale="each": every image stretched to [0, 1] on its own
+    filters = torch.randn(2, 784) * torch.tensor([[1.0], [100.0]])
+    tiles = np.ma.filled(ae.plot.image_grid(filters, scale="each").axes[0].images[0].get_array(), np.nan)
+    for tile in (tiles[:, :28], tiles[:, 29:]):
+        assert np.nanmin(tile) == 0 and np.nanmax(tile) == 1
+    with pytest.raises(ValueError, match="scale"):
+        ae.plot.image_grid(filters, scale="own")
+    with pytest.raises(ValueError, match="2 titles for 7 images"):
+        ae.plot.image_grid(images, shape=(6, 5), titles=["a", "b"])
 
 
 def test_loss_curves_baselines_and_plain_log_labels():
