@@ -66,6 +66,7 @@ def linear_probe(z_train, y_train, z_test, y_test, max_iter: int = 1000, C: floa
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
+    from threadpoolctl import threadpool_limits
 
     def as_numpy(a, name):
         a = a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else np.asarray(a)
@@ -80,5 +81,9 @@ def linear_probe(z_train, y_train, z_test, y_test, max_iter: int = 1000, C: floa
     if len(z_train) != len(y_train) or len(z_test) != len(y_test):
         raise ValueError("every code needs exactly one label (lengths differ).")
     clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=max_iter, C=C))
-    clf.fit(z_train, y_train)
-    return float(clf.score(z_test, y_test))
+    # One BLAS thread: L-BFGS's products here are small (n x k times k x 10, and vectors of k x 10), and
+    # OpenBLAS's threads cost more than they give, most of all beside torch's OpenMP threads: a probe on
+    # 1,568-number codes took 2.5 s with two threads, 0.65 s with one (benchmarks/README.md).
+    with threadpool_limits(limits=1, user_api="blas"):
+        clf.fit(z_train, y_train)
+        return float(clf.score(z_test, y_test))

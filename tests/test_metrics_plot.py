@@ -35,6 +35,30 @@ def test_linear_probe_separates_separable_codes_and_checks_input():
         ae.linear_probe(np.full((4, 2), np.nan), [0, 1, 0, 1], z[:4], y[:4])
 
 
+def test_linear_probe_fits_with_one_blas_thread(monkeypatch):
+    """Its products are small: BLAS threads made a probe 3-4x slower beside torch's threads (metrics.py)."""
+    from sklearn.linear_model import LogisticRegression
+    from threadpoolctl import threadpool_info
+
+    def blas_threads():
+        return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+
+    seen = []
+    fit = LogisticRegression.fit
+
+    def recording_fit(self, *args, **kwargs):
+        seen.extend(blas_threads())
+        return fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(LogisticRegression, "fit", recording_fit)
+    y = np.repeat(np.arange(3), 20)
+    z = np.random.default_rng(0).normal(size=(60, 4)) + y[:, None]
+    before = blas_threads()
+    ae.linear_probe(z, y, z, y)
+    assert seen and set(seen) == {1}
+    assert blas_threads() == before                                         # restored afterwards
+
+
 def test_plots_return_figures_without_showing():
     d = ae.load_digits()
     assert isinstance(ae.plot.image_grid(d.x_train[:12], ncols=5, titles=list(range(12))), Figure)
