@@ -80,14 +80,38 @@ def jobs_and_threads(jobs: int | None = None) -> tuple[int, int]:
     return jobs, max(1, cores // jobs)
 
 
-async def _execute(path: Path, quick: bool, threads: int, timeout: int) -> tuple[nbformat.NotebookNode, float]:
-    notebook = with_solutions_checked(nbformat.read(path, as_version=4))
-    env = {**os.environ, "AECOURSE_QUICK": "1" if quick else "0",
-           "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
-    start = time.perf_counter()
-    await NotebookClient(notebook, timeout=timeout, kernel_name="python3",
-                         resources={"metadata": {"path": str(path.parent)}}).async_execute(env=env)
-    return notebook, time.perf_counter() - start
+def execute_all(runs: dict[str, tuple[nbformat.NotebookNode, Path, dict]], jobs: int | None = None,
+                timeout: int = 1200) -> dict[str, float | Exception]:
+    """Execute notebooks in place, ``jobs`` at a time, each in a fresh kernel with its share of the cores.
+
+    ``runs`` maps a name to (notebook, the kernel's working directory, variables added to this process's
+    environment). Returns name -> seconds, or the exception its execution raised (a failing cell's
+    ``CellExecutionError``), so that one failing notebook does not hide what the others did.
+    """
+    jobs, threads = jobs_and_threads(jobs)
+    results: dict[str, float | Exception] = {}
+
+    async def one(name: str, notebook: nbformat.NotebookNode, cwd: Path, env: dict, slots: asyncio.Semaphore):
+        async with slots:
+            print(f"executing {name} ...", flush=True)
+            env = {**os.environ, **env, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
+            start = time.perf_counter()
+            try:
+                await NotebookClient(notebook, timeout=timeout, kernel_name="python3",
+                                     resources={"metadata": {"path": str(cwd)}}).async_execute(env=env)
+            except Exception as error:  # noqa: BLE001 -- reported to the caller with the notebook's name
+                results[name] = error
+                print(f"  {name}: failed ({type(error).__name__})", flush=True)
+                return
+            results[name] = time.perf_counter() - start
+            print(f"  {name}: {results[name]:.0f} s", flush=True)
+
+    async def run_all() -> None:
+        slots = asyncio.Semaphore(jobs)
+        await asyncio.gather(*(one(name, *run, slots) for name, run in runs.items()))
+
+    asyncio.run(run_all())
+    return {name: results[name] for name in runs}
 
 
 def render(notebook: nbformat.NotebookNode, name: str, seconds: float, out: Path) -> dict:
@@ -125,21 +149,13 @@ def build(out: Path, quick: bool = False, notebooks: list[Path] | None = None, j
     paths = notebooks or sorted((ROOT / "notebooks").glob("*.ipynb"))
     jobs, threads = jobs_and_threads(jobs)
     print(f"executing {len(paths)} notebooks, {jobs} at a time, {threads} CPU thread(s) each", flush=True)
-    chapters: dict[Path, dict] = {}
-
-    async def one(path: Path, slots: asyncio.Semaphore) -> None:
-        async with slots:
-            print(f"executing {path.name} ...", flush=True)
-            notebook, seconds = await _execute(path, quick, threads, timeout)
-        chapters[path] = render(notebook, path.stem, seconds, out)
-        print(f"  {path.name}: {seconds:.0f} s -> {out / chapters[path]['page']}", flush=True)
-
-    async def run_all() -> None:
-        slots = asyncio.Semaphore(jobs)
-        await asyncio.gather(*(one(path, slots) for path in paths))
-
-    asyncio.run(run_all())
-    ordered = [chapters[path] for path in paths]
+    executed = {path.name: with_solutions_checked(nbformat.read(path, as_version=4)) for path in paths}
+    env = {"AECOURSE_QUICK": "1" if quick else "0"}
+    seconds = execute_all({path.name: (executed[path.name], path.parent, env) for path in paths}, jobs, timeout)
+    for value in seconds.values():
+        if isinstance(value, Exception):
+            raise value
+    ordered = [render(executed[path.name], path.stem, seconds[path.name], out) for path in paths]
     (out / "index.html").write_text(index_page(ordered, quick, jobs, threads), encoding="utf-8")
     return ordered
 

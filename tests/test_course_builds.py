@@ -115,23 +115,35 @@ RUNS = [(p.name, "cpu" if p.name.startswith("00_") else "mps") for p in NOTEBOOK
 RUNS.append(("02_pca_equivalence.ipynb", "cuda"))
 
 
+@pytest.fixture(scope="module")
+def student_runs(student_dir, tmp_path_factory):
+    """Every run of RUNS executed, in quick mode, side by side as the website build runs chapters (one
+    kernel per core): name, device -> (the executed notebook, seconds or the exception it raised)."""
+    runs, notebooks = {}, {}
+    for name, device in RUNS:
+        env = {"AECOURSE_QUICK": "1"}
+        if device != "cpu":
+            ipython = tmp_path_factory.mktemp(f"ipython-{device}")
+            env["IPYTHONDIR"] = str(fake_gpu.ipython_dir(ipython, float64=device == "cuda"))
+        notebook = nbformat.read(student_dir / name, as_version=4)
+        notebook.cells.append(nbformat.v4.new_code_cell("print('ran on', ae.device())"))
+        notebooks[name, device] = notebook
+        runs[f"{name} ({device})"] = (notebook, ROOT / "notebooks", env)
+    results = load_script("build_site").execute_all(runs, timeout=600)
+    return {(name, device): (notebooks[name, device], results[f"{name} ({device})"]) for name, device in RUNS}
+
+
 @pytest.mark.parametrize("name,device", RUNS, ids=[f"{n[:2]}-{d}" for n, d in RUNS])
-def test_student_copy_runs_past_every_exercise(student_dir, name, device, monkeypatch, tmp_path):
+def test_student_copy_runs_past_every_exercise(student_runs, name, device):
     """Every student copy runs, in quick mode, on a simulated GPU (tests/fake_gpu.py)."""
-    monkeypatch.setenv("AECOURSE_QUICK", "1")
-    on_gpu = device != "cpu"
-    if on_gpu:
-        ipython = fake_gpu.ipython_dir(tmp_path / "ipython", float64=device == "cuda")
-        monkeypatch.setenv("IPYTHONDIR", str(ipython))
-    notebook = nbformat.read(student_dir / name, as_version=4)
-    notebook.cells.append(nbformat.v4.new_code_cell("print('ran on', ae.device())"))
-    NotebookClient(notebook, timeout=600, kernel_name="python3",
-                   resources={"metadata": {"path": str(ROOT / "notebooks")}}).execute()  # raises on any cell error
+    notebook, result = student_runs[name, device]
+    if isinstance(result, Exception):
+        raise result                                  # the failing cell, its code and its traceback
     n_exercises = sum("exercise" in tags(c) for c in notebook.cells)
     printed = "".join(o.get("text", "") for c in notebook.cells if c.cell_type == "code" for o in c.outputs)
     assert printed.count("not attempted yet") >= n_exercises, f"{name}: every unsolved exercise must be reported"
     assert "Using the reference solution" in printed or n_exercises == 0
-    assert f"ran on {'fakegpu:0' if on_gpu else 'cpu'}" in printed
+    assert f"ran on {'fakegpu:0' if device != 'cpu' else 'cpu'}" in printed
 
 
 def test_site_has_every_chapter_with_its_figures(tmp_path, monkeypatch):
