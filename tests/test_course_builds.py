@@ -119,7 +119,7 @@ RUNS.append(("02_pca_equivalence.ipynb", "cuda"))
 def student_runs(student_dir, tmp_path_factory):
     """Every run of RUNS executed, in quick mode, side by side as the website build runs chapters (one
     kernel per core): name, device -> (the executed notebook, seconds or the exception it raised)."""
-    runs, notebooks = {}, {}
+    runs = {}
     for name, device in RUNS:
         env = {"AECOURSE_QUICK": "1"}
         if device != "cpu":
@@ -127,10 +127,9 @@ def student_runs(student_dir, tmp_path_factory):
             env["IPYTHONDIR"] = str(fake_gpu.ipython_dir(ipython, float64=device == "cuda"))
         notebook = nbformat.read(student_dir / name, as_version=4)
         notebook.cells.append(nbformat.v4.new_code_cell("print('ran on', ae.device())"))
-        notebooks[name, device] = notebook
         runs[f"{name} ({device})"] = (notebook, ROOT / "notebooks", env)
     results = load_script("build_site").execute_all(runs, timeout=600)
-    return {(name, device): (notebooks[name, device], results[f"{name} ({device})"]) for name, device in RUNS}
+    return {(name, device): (runs[f"{name} ({device})"][0], results[f"{name} ({device})"]) for name, device in RUNS}
 
 
 @pytest.mark.parametrize("name,device", RUNS, ids=[f"{n[:2]}-{d}" for n, d in RUNS])

@@ -77,12 +77,11 @@ def test_binder_start_gives_every_session_the_course_env():
     assert os.access(start, os.X_OK), "start must be executable (git update-index --chmod=+x start)"
     assert start.read_text().rstrip().endswith('exec "$@"')
     base = {k: v for k, v in os.environ.items() if k not in ("GLIBC_TUNABLES", "PYTORCH_ENABLE_MPS_FALLBACK")}
-    script = '. scripts/course_env.sh; printf "%s|%s" "${GLIBC_TUNABLES:-}" "${PYTORCH_ENABLE_MPS_FALLBACK:-}"'
-    expected = subprocess.run(["bash", "-c", script], cwd=ROOT, env=base, capture_output=True, text=True,
-                              check=True).stdout
-    got = subprocess.run([str(start), "bash", "-c", 'printf "%s|%s" "${GLIBC_TUNABLES:-}" '
-                          '"${PYTORCH_ENABLE_MPS_FALLBACK:-}"'], cwd="/", env=base, capture_output=True,
-                         text=True, check=True).stdout
+    show = 'printf "%s|%s" "${GLIBC_TUNABLES:-}" "${PYTORCH_ENABLE_MPS_FALLBACK:-}"'
+    expected = subprocess.run(["bash", "-c", f". scripts/course_env.sh; {show}"], cwd=ROOT, env=base,
+                              capture_output=True, text=True, check=True).stdout
+    got = subprocess.run([str(start), "bash", "-c", show], cwd="/", env=base, capture_output=True, text=True,
+                         check=True).stdout
     assert got == expected
 
 
