@@ -22,10 +22,12 @@ import os
 import re
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import nbformat
-from nbclient import NotebookClient
-from nbconvert import HTMLExporter
+# nbformat, nbclient and nbconvert are imported where they are used: importing them takes seconds
+# (jsonschema's format checkers), and ./course test calls jobs_and_threads before every test run
+if TYPE_CHECKING:
+    import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECK_CELL = re.compile(r"(\w+) = ae\.checks\.(\w+)\(\1\)")   # an exercise's check: name = ae.checks.<check>(name)
@@ -48,6 +50,7 @@ def exercise_checks(notebook: nbformat.NotebookNode) -> list[tuple[int, str, str
 def with_solutions_checked(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """The notebook with every exercise's check given the reference solution instead of the stub, so the
     website shows each solution passing its check (a learner's run checks the learner's answer)."""
+    import nbformat
     notebook = nbformat.from_dict(notebook)   # a copy
     for index, name, check in exercise_checks(notebook):
         cell = notebook.cells[index]
@@ -88,6 +91,7 @@ def execute_all(runs: dict[str, tuple[nbformat.NotebookNode, Path, dict]], jobs:
     environment). Returns name -> seconds, or the exception its execution raised (a failing cell's
     ``CellExecutionError``), so that one failing notebook does not hide what the others did.
     """
+    from nbclient import NotebookClient
     jobs, threads = jobs_and_threads(jobs)
     results: dict[str, float | Exception] = {}
 
@@ -116,6 +120,7 @@ def execute_all(runs: dict[str, tuple[nbformat.NotebookNode, Path, dict]], jobs:
 
 def render(notebook: nbformat.NotebookNode, name: str, seconds: float, out: Path) -> dict:
     """Export one executed notebook to a self-contained page; return its entry for the index."""
+    from nbconvert import HTMLExporter
     body, _ = HTMLExporter(embed_images=True).from_notebook_node(notebook)
     page = out / f"{name}.html"
     page.write_text(body, encoding="utf-8")
@@ -145,6 +150,7 @@ section{{border-top:1px solid #ddd;padding:.5rem 0}} .time{{color:#666;margin:0}
 
 def build(out: Path, quick: bool = False, notebooks: list[Path] | None = None, jobs: int | None = None,
           timeout: int = 1200) -> list[dict]:
+    import nbformat
     out.mkdir(parents=True, exist_ok=True)
     paths = notebooks or sorted((ROOT / "notebooks").glob("*.ipynb"))
     jobs, threads = jobs_and_threads(jobs)

@@ -6,12 +6,11 @@ of notebooks/ itself; here we check that the builds work for every chapter.
 import importlib.util
 import os
 import re
-import sys
+import subprocess
 from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
 
 import fake_gpu
 
@@ -222,3 +221,23 @@ def test_seed_sweep_shifts_every_literal_seed_and_collects_the_claims():
     assert swapped == 16, swapped   # every exercise of the course
     with pytest.raises(ValueError, match="seed_everything"):
         sweep.with_seed_offset(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]), 1)
+
+
+def test_course_test_runs_side_by_side_with_the_cores_shared_out(tmp_path):
+    """./course test gives pytest-xdist one worker per core (at most four, as the site build) and each
+    worker, and the notebook kernels it starts, its share of the cores as threads."""
+    site = load_script("build_site")
+    seen = tmp_path / "seen.txt"
+    probe = tmp_path / "test_probe.py"
+    probe.write_text("import os\n\n\ndef test_probe():\n"
+                     f"    with open({str(seen)!r}, 'a') as f:\n"
+                     "        f.write(' '.join(os.environ.get(k, '-') for k in ('PYTEST_XDIST_WORKER_COUNT', "
+                     "'OMP_NUM_THREADS')) + '\\n')\n")
+    inherited = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT",
+                 "PYTEST_CURRENT_TEST", "PYTEST_ADDOPTS")
+    env = {k: v for k, v in os.environ.items() if k not in inherited}
+    proc = subprocess.run(["bash", str(ROOT / "course"), "test", "-q", "-p", "no:cacheprovider", str(probe)],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    jobs, threads = site.jobs_and_threads()
+    assert seen.read_text() == (f"{jobs} {threads}\n" if jobs > 1 else "- -\n")
