@@ -83,6 +83,20 @@ def jobs_and_threads(jobs: int | None = None) -> tuple[int, int]:
     return jobs, max(1, cores // jobs)
 
 
+def wake(socket) -> None:
+    """Have a pyzmq asyncio socket deliver the messages already waiting in it (a no-op when none are).
+
+    Such a socket learns of new messages from an edge-triggered file descriptor, and a wake-up can be
+    missed: on 2026-12-02 (the website test under two pytest workers) a kernel sat idle for 20 minutes
+    after sending its execute_reply while nbclient still awaited it; nbclient only looked again when the
+    cell's 1,200 s timeout ran out, found the reply and went on. tests/test_course_builds.py reproduces
+    the missed wake-up and its cure. ``_schedule_remaining_events`` is pyzmq's own re-check after such
+    events (zmq/_future.py); it is private, hence the guard.
+    """
+    if socket is not None and not socket.closed and hasattr(socket, "_schedule_remaining_events"):
+        socket._schedule_remaining_events()
+
+
 def execute_all(runs: dict[str, tuple[nbformat.NotebookNode, Path, dict]], jobs: int | None = None,
                 timeout: int = 1200) -> dict[str, float | Exception]:
     """Execute notebooks in place, ``jobs`` at a time, each in a fresh kernel with its share of the cores.
@@ -94,25 +108,42 @@ def execute_all(runs: dict[str, tuple[nbformat.NotebookNode, Path, dict]], jobs:
     from nbclient import NotebookClient
     jobs, threads = jobs_and_threads(jobs)
     results: dict[str, float | Exception] = {}
+    running: set[NotebookClient] = set()
 
     async def one(name: str, notebook: nbformat.NotebookNode, cwd: Path, env: dict, slots: asyncio.Semaphore):
         async with slots:
             print(f"executing {name} ...", flush=True)
             env = {**os.environ, **env, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
             start = time.perf_counter()
+            client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
+                                    resources={"metadata": {"path": str(cwd)}})
+            running.add(client)
             try:
-                await NotebookClient(notebook, timeout=timeout, kernel_name="python3",
-                                     resources={"metadata": {"path": str(cwd)}}).async_execute(env=env)
+                await client.async_execute(env=env)
             except Exception as error:  # noqa: BLE001 -- reported to the caller with the notebook's name
                 results[name] = error
                 print(f"  {name}: failed ({type(error).__name__})", flush=True)
                 return
+            finally:
+                running.discard(client)
             results[name] = time.perf_counter() - start
             print(f"  {name}: {results[name]:.0f} s", flush=True)
 
+    async def nudge() -> None:   # see wake(): every 2 s, each running notebook's kernel sockets
+        while True:
+            await asyncio.sleep(2)
+            for client in list(running):
+                if client.kc is not None and client.kc.channels_running:   # (the properties create channels)
+                    wake(client.kc.shell_channel.socket)
+                    wake(client.kc.iopub_channel.socket)
+
     async def run_all() -> None:
         slots = asyncio.Semaphore(jobs)
-        await asyncio.gather(*(one(name, *run, slots) for name, run in runs.items()))
+        watchdog = asyncio.ensure_future(nudge())
+        try:
+            await asyncio.gather(*(one(name, *run, slots) for name, run in runs.items()))
+        finally:
+            watchdog.cancel()
 
     asyncio.run(run_all())
     return {name: results[name] for name in runs}

@@ -164,8 +164,10 @@ def test_site_has_every_chapter_with_its_figures(tmp_path, monkeypatch):
         assert "not attempted yet" not in page and page.count("✓") >= n_checks, path.name
 
 
-def test_site_runs_notebooks_side_by_side_with_the_cores_shared_out(tmp_path):
+def test_site_runs_notebooks_side_by_side_with_the_cores_shared_out(tmp_path, monkeypatch):
     site = load_script("build_site")
+    woken, wake = [], site.wake
+    monkeypatch.setattr(site, "wake", lambda socket: (woken.append(socket), wake(socket)))
     jobs, threads = site.jobs_and_threads(2)
     assert jobs == 2 and threads == max(1, (os.cpu_count() or 1) // 2)
     with pytest.raises(ValueError, match="jobs must be a positive"):
@@ -189,6 +191,7 @@ def test_site_runs_notebooks_side_by_side_with_the_cores_shared_out(tmp_path):
     (a0, a1), (b0, b1) = windows
     assert a0 < b1 and b0 < a1, f"the two notebooks should run at the same time: {windows}"
     assert "2 at a time" in (tmp_path / "site" / "index.html").read_text()
+    assert len(woken) >= 4, "while the kernels ran, their shell and iopub sockets were nudged (build_site.wake)"
 
 
 def test_seed_sweep_shifts_every_literal_seed_and_collects_the_claims():
@@ -241,3 +244,38 @@ def test_course_test_runs_side_by_side_with_the_cores_shared_out(tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     jobs, threads = site.jobs_and_threads()
     assert seen.read_text() == (f"{jobs} {threads}\n" if jobs > 1 else "- -\n")
+
+
+@pytest.mark.parametrize("woken", [False, True])
+def test_wake_delivers_a_message_whose_wake_up_was_missed(woken):
+    """The website and student-copy runs nudge their kernels' sockets (build_site.wake): a pyzmq asyncio
+    socket whose descriptor's edge was consumed elsewhere leaves a waiting poll asleep with the message
+    already there; wake() delivers it."""
+    import asyncio
+    import time
+
+    import zmq
+    import zmq.asyncio
+    site = load_script("build_site")
+
+    async def scenario():
+        ctx = zmq.asyncio.Context()
+        a, b = ctx.socket(zmq.PAIR), ctx.socket(zmq.PAIR)
+        b.connect(f"tcp://127.0.0.1:{a.bind_to_random_port('tcp://127.0.0.1')}")
+        try:
+            waiting = asyncio.ensure_future(a.poll(timeout=10_000))
+            await asyncio.sleep(0.2)                   # the poll is waiting
+            await b.send(b"execute_reply")
+            time.sleep(0.3)                            # the message arrives while the event loop is busy
+            a._shadow_sock.get(zmq.EVENTS)             # a read of the events elsewhere takes the edge
+            if woken:
+                site.wake(a)
+            done, _ = await asyncio.wait([waiting], timeout=2)
+            waiting.cancel()
+            return waiting.result() if done else None
+        finally:
+            a.close(0)
+            b.close(0)
+            ctx.term()
+
+    assert asyncio.run(scenario()) == (zmq.POLLIN if woken else None)
