@@ -22,7 +22,7 @@ from pathlib import Path
 import nbformat
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))   # build_site, when this file is loaded by path
-from build_site import with_solutions_checked  # noqa: E402
+from build_site import execute_all, with_solutions_checked  # noqa: E402
 
 CLAIM_LINE = re.compile(r"^[✓✗] ")
 LITERAL_SEED = re.compile(r"ae\.seed_everything\(\s*(\d+)\s*\)")
@@ -55,7 +55,6 @@ def claims(nb: nbformat.NotebookNode) -> list[str]:
 
 
 def main() -> None:
-    from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -66,12 +65,15 @@ def main() -> None:
     original = nbformat.read(args.notebook, as_version=4)
     for offset in args.offsets:
         nb = prepared(original, offset)
-        error = None
-        try:
-            NotebookClient(nb, timeout=900, kernel_name="python3",
-                           resources={"metadata": {"path": str(args.notebook.parent)}}).execute()
-        except CellExecutionError as exc:   # a failed claim: report it with the others
-            error = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        name = f"{args.notebook.name}, seeds + {offset}"
+        # one at a time with the whole machine, as a learner runs it (and with build_site's zmq watchdog)
+        error = execute_all({name: (nb, args.notebook.parent, {})}, jobs=1, timeout=900)[name]
+        if isinstance(error, CellExecutionError):   # a failed claim: report it with the others
+            error = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
+        elif isinstance(error, Exception):
+            raise error
+        else:
+            error = None
         print(f"== seeds + {offset}")
         for line in claims(nb):
             print(line)
