@@ -26,6 +26,7 @@ from build_site import execute_all, with_solutions_checked  # noqa: E402
 
 CLAIM_LINE = re.compile(r"^[✓✗] ")
 LITERAL_SEED = re.compile(r"ae\.seed_everything\(\s*(\d+)\s*\)")
+ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")   # the kernel's coloured traceback
 
 
 def with_seed_offset(nb: nbformat.NotebookNode, offset: int) -> nbformat.NotebookNode:
@@ -67,18 +68,18 @@ def main() -> None:
         nb = prepared(original, offset)
         name = f"{args.notebook.name}, seeds + {offset}"
         # one at a time with the whole machine, as a learner runs it (and with build_site's zmq watchdog)
-        error = execute_all({name: (nb, args.notebook.parent, {})}, jobs=1, timeout=900)[name]
-        if isinstance(error, CellExecutionError):   # a failed claim: report it with the others
-            error = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
-        elif isinstance(error, Exception):
-            raise error
-        else:
-            error = None
+        outcome = execute_all({name: (nb, args.notebook.parent, {})}, jobs=1, timeout=900)[name]
+        stopped = None
+        if isinstance(outcome, CellExecutionError):   # a failed claim: report it with the others
+            text = ANSI_COLOUR.sub("", str(outcome)).strip()
+            stopped = text.splitlines()[-1] if text else type(outcome).__name__
+        elif isinstance(outcome, Exception):
+            raise outcome
         print(f"== seeds + {offset}")
         for line in claims(nb):
             print(line)
-        if error:
-            print(f"stopped: {error}")
+        if stopped:
+            print(f"stopped: {stopped}")
 
 
 if __name__ == "__main__":

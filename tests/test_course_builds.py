@@ -7,6 +7,7 @@ import importlib.util
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -224,6 +225,24 @@ def test_seed_sweep_shifts_every_literal_seed_and_collects_the_claims():
     assert swapped == 16, swapped   # every exercise of the course
     with pytest.raises(ValueError, match="seed_everything"):
         sweep.with_seed_offset(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]), 1)
+
+
+def test_seed_sweep_reports_the_claims_and_where_a_run_stopped(tmp_path):
+    """The script end to end, in a fresh kernel per offset: each offset's claims, then the failed one's
+    message without the kernel's colour codes."""
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("import aecourse as ae\nae.seed_everything(0)\nimport torch\n"
+                                  "ae.claim(True, f'seeded: {torch.initial_seed()}')"),
+        nbformat.v4.new_code_cell("ae.claim(torch.initial_seed() < 1, 'the seed is 0')")])
+    nb.metadata.kernelspec = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, tmp_path / "sweep.ipynb")
+    run = subprocess.run([sys.executable, str(ROOT / "scripts" / "seed_sweep.py"), str(tmp_path / "sweep.ipynb"), "0", "2"],
+                         capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert run.returncode == 0, run.stderr
+    report = run.stdout[run.stdout.index("== seeds + 0"):].splitlines()
+    assert [line for line in report if not line.startswith(("executing", "  sweep"))] == [
+        "== seeds + 0", "✓ seeded: 0", "✓ the seed is 0",
+        "== seeds + 2", "✓ seeded: 2", "stopped: AssertionError: claim failed: the seed is 0"], run.stdout
 
 
 def test_course_test_runs_side_by_side_with_the_cores_shared_out(tmp_path):
