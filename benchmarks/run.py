@@ -42,6 +42,17 @@ DEFAULT_OUT = ROOT / "benchmarks" / "RESULTS.md"
 # sizes
 # ----------------------------------------------------------------------------------------------
 
+# Seconds of idle before each run where variants from different libraries alternate. A thread pool
+# spin-waits after its work before it sleeps: OpenBLAS's (numpy's, scikit-learn's) for 2^28 cycles by
+# default (OPENBLAS_THREAD_TIMEOUT; about 0.1 s), so a torch run started right after a scikit-learn one
+# shares the two cores with a spinning thread. Measured on 2026-12-02 (AMD EPYC, 2 cores): ae.RBM run
+# right after scikit-learn's float64 BernoulliRBM, again and again, gave 14,700-15,200 samples/s without
+# a pause (3 runs), 17,100-20,600 after 0.1-1 s of idle or with OPENBLAS_THREAD_TIMEOUT=4, 17,400-18,600
+# alone. In the rbm section the torch CD-1 reference follows scikit-learn's float32 run every other
+# round: 12,500-14,500 samples/s without the pause (3 runs), 15,300-17,200 with it (4 runs).
+SETTLE_S = 0.25
+
+
 @dataclass
 class Scale:
     """Every size the benchmarks use; ``Scale.tiny()`` is the smoke test's."""
@@ -59,6 +70,7 @@ class Scale:
     rbm_hidden: int = 1000
     rbm_epochs: int = 1
     rbm_rounds: int = 5
+    settle: float = SETTLE_S            # idle before each run where libraries alternate (rbm, pca)
     pca_rows: int | None = None         # None: all 60,000 Fashion-MNIST images
     pca_components: int = 30
     pca_rounds: int = 7
@@ -71,7 +83,7 @@ class Scale:
         return cls(n_train=200, deep=(784, 64, 32, 16, 8), shallow=(784, 8), batch=50,
                    fit_epochs={"deep": 1, "shallow": 1}, rounds=2, matmul_n=128, matmul_reps=3,
                    flops_batches=(50,), rbm_hidden=32, rbm_epochs=1, rbm_rounds=1, pca_rows=500,
-                   pca_components=5, pca_rounds=1, denormal_epochs=(1, 2), denormal_ops_n=10_000,
+                   pca_components=5, pca_rounds=1, settle=0.0, denormal_epochs=(1, 2), denormal_ops_n=10_000,
                    notebook_timeout=120)
 
 
@@ -138,15 +150,18 @@ def _seconds(fn, dev, reps: int) -> list:
     return times
 
 
-def _interleave(variants: dict, rounds: int) -> dict:
+
+def _interleave(variants: dict, rounds: int, settle: float = 0.0) -> dict:
     """Run ``variants`` (name -> zero-argument function returning a rate) ABC CBA ABC...; name -> list of rates.
 
     Every other round runs in reverse order, so neither a variant's place in the round nor a slow drift
-    of the machine's speed favours one variant.
+    of the machine's speed favours one variant. ``settle``: seconds of idle before each run, so that
+    one library's spinning worker threads are asleep before another library's run starts (``SETTLE_S``).
     """
     results = {name: [] for name in variants}
     for r in range(rounds):
         for name in (list(variants) if r % 2 == 0 else list(reversed(variants))):
+            time.sleep(settle)
             results[name].append(variants[name]())
     return results
 
@@ -584,11 +599,15 @@ def section_rbm(report: Report, scale: Scale, dev) -> None:
         "CD-1 bare (torch)": lambda: cd1_bare(x, h, ep, b, dev),
         "ae.RBM": lambda: ae_rbm_fit(x, h, ep, b, dev),
     }
-    res = _interleave(variants, scale.rbm_rounds)
+    for fn in variants.values():   # warm-up: first calls pay for allocation and kernel selection
+        fn()
+    res = _interleave(variants, scale.rbm_rounds, settle=scale.settle)
     med = {k: _median(v) for k, v in res.items()}
     desc = f"{x.shape[1]}-{h}, batch {b}, {ep} epoch(s) of {len(x)} images, {scale.rbm_rounds} rounds"
     report.note("rbm", f"sizes: {desc}; scikit-learn's BernoulliRBM trains by PCD-1 (one Gibbs step per "
-                       "update, the same matmul count as CD-1)")
+                       "update, the same matmul count as CD-1); each run starts after "
+                       f"{scale.settle:g} s of idle, so that the previous library's threads have stopped spinning "
+                       "(`SETTLE_S`, `--settle`)")
     for k, v in res.items():
         report.add("rbm", f"{k}: samples/s", f"{med[k]:,.0f} (range {_spread(v)})")
     r64 = _ratio(res, "ae.RBM", "sklearn float64")
@@ -639,13 +658,14 @@ def section_pca(report: Report, scale: Scale, dev) -> None:
                 "ae.PCA on float64": lambda: _ae_pca_fit(x64, k, dev)}
     for fn in variants.values():   # warm-up: lazy imports, LAPACK initialisation
         fn()
-    res = _interleave(variants, scale.pca_rounds)
+    res = _interleave(variants, scale.pca_rounds, settle=scale.settle)
     desc = f"{what} {x.shape[0]:,} × {x.shape[1]}, {k} components, {scale.pca_rounds} rounds"
     for name, v in res.items():
         report.add("pca", f"{name}.fit seconds ({desc})", f"{_median(v):.2f} s")
     report.note("pca", "scikit-learn computes in the input's precision (float32 here, as the data are stored; "
                        "its covariance_eigh solver); ae.PCA always decomposes in float64, which chapter 02's "
-                       "1e-5-level comparisons need. The like-for-like comparison gives both float64 input (ae.PCA then converts nothing).")
+                       "1e-5-level comparisons need. The like-for-like comparison gives both float64 input (ae.PCA then converts nothing). "
+                       f"Each run starts after {scale.settle:g} s of idle (`SETTLE_S`, `--settle`).")
     ratio64 = _ratio(res, "sklearn PCA on float64", "ae.PCA on float64")   # seconds: sklearn's / ours
     ratio = _ratio(res, "sklearn PCA", "ae.PCA")
     report.add("pca", "ae.PCA / sklearn PCA, both given float64 input: speed", f"{ratio64:.2f}×",
@@ -1020,6 +1040,9 @@ def main(argv=None) -> Report:
     parser.add_argument("--out", default=None,
                         help="markdown file to write (default benchmarks/RESULTS.md for a full run; "
                              "a partial or --tiny run only prints unless given)")
+    parser.add_argument("--settle", type=float, default=None,
+                        help=f"seconds of idle before each run in the rbm and pca sections, where libraries "
+                             f"alternate (default {SETTLE_S}; 0 shows what another library's spinning threads cost)")
     parser.add_argument("--keep-openblas-env", action="store_true",
                         help="keep OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE (by default the command re-runs without them)")
     args = parser.parse_args(argv)
@@ -1043,6 +1066,10 @@ def main(argv=None) -> Report:
     import aecourse as ae
     dev = torch.device(args.device) if args.device else ae.device()
     scale = Scale.tiny() if args.tiny else Scale()
+    if args.settle is not None:
+        if args.settle < 0:
+            parser.error(f"--settle must be 0 or more seconds, got {args.settle}")
+        scale.settle = args.settle
     if dev.type == "cuda" and not args.tiny:
         scale.matmul_n = 8192   # a 2048² product (0.3 ms) does not fill a data-centre GPU: the ceiling would be low
     info = machine_info()

@@ -37,6 +37,19 @@ def test_count_subnormal(bench):
     assert bench.count_subnormal(t) == 3
 
 
+def test_interleave_alternates_the_order_and_settles_before_each_run(bench, monkeypatch):
+    calls, sleeps = [], []
+    monkeypatch.setattr(bench.time, "sleep", sleeps.append)
+    variants = {name: (lambda name=name: calls.append(name) or len(calls)) for name in "abc"}
+    results = bench._interleave(variants, 3, settle=0.25)
+    assert calls == list("abccbaabc")
+    assert results == {"a": [1, 6, 7], "b": [2, 5, 8], "c": [3, 4, 9]}
+    assert sleeps == [0.25] * 9                          # before every run
+    assert bench.Scale().settle == bench.SETTLE_S > 0 and bench.Scale.tiny().settle == 0
+    with pytest.raises(SystemExit):
+        bench.main(["--only", "matmul", "--settle", "-1"])
+
+
 def test_tiny_run_writes_a_table(bench, tmp_path):
     out = tmp_path / "RESULTS.md"
     report = bench.main(["--tiny", "--only", "matmul,fit,flops,rbm,pca", "--device", "cpu", "--out", str(out)])
