@@ -898,7 +898,9 @@ class _RssSampler(threading.Thread):
 
 
 def run_notebook(path: Path, timeout: int = 900, quick: bool = False) -> dict:
-    """Execute ``path`` in a fresh python3 kernel (default mode unless ``quick``): seconds, peak RSS, error."""
+    """Execute ``path`` in a fresh python3 kernel (default mode unless ``quick``): seconds, peak RSS, error,
+    and ``cells``: (nbval's cell number, seconds, first line) of every code cell run, nbval numbering the
+    code cells from 0 as its test ids and ``--durations`` do ("notebook.ipynb::Cell 12")."""
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
@@ -907,7 +909,7 @@ def run_notebook(path: Path, timeout: int = 900, quick: bool = False) -> dict:
     env = dict(os.environ, AECOURSE_QUICK="1" if quick else "0", TQDM_DISABLE="1")
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})
-    result = {"notebook": path.name, "seconds": None, "peak_bytes": None, "error": None}
+    result = {"notebook": path.name, "seconds": None, "peak_bytes": None, "error": None, "cells": []}
     t0 = time.perf_counter()
     with client.setup_kernel(env=env):
         provisioner = getattr(client.km, "provisioner", None)
@@ -918,7 +920,11 @@ def run_notebook(path: Path, timeout: int = 900, quick: bool = False) -> dict:
             sampler.start()
         try:
             for index, cell in enumerate(client.nb.cells):
+                started = time.perf_counter()
                 client.execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
+                if cell.cell_type == "code":
+                    first = next((line for line in cell.source.splitlines() if line.strip()), "")
+                    result["cells"].append((len(result["cells"]), time.perf_counter() - started, first))
         except CellExecutionError as exc:
             result["error"] = str(exc).strip().splitlines()[-1][:200] if str(exc).strip() else type(exc).__name__
         except Exception as exc:  # noqa: BLE001 - a timeout or a dead kernel is a result too
@@ -954,6 +960,10 @@ def section_notebooks(report: Report, scale: Scale, dev, notebook_dir: Path | No
         errors += bool(r["error"])
         report.add("notebooks", f"{r['notebook']}: seconds (default mode, fresh kernel, incl. start)",
                    f"{r['seconds']:.0f} s{status}", "≤ 180 s", (r["seconds"] <= 180) and not r["error"])
+        slowest = sorted(r["cells"], key=lambda c: -c[1])[:3]
+        if slowest:
+            report.note("notebooks", f"{r['notebook']}, slowest cells: " + "; ".join(
+                f"Cell {n} {sec:.0f} s (`{first[:50].replace('`', '')}`)" for n, sec, first in slowest))
         if r["peak_bytes"] is None:
             report.add("notebooks", f"{r['notebook']}: kernel peak RSS", "not measurable here", "≤ 1.5 GB", None)
         else:

@@ -105,6 +105,8 @@ def test_unknown_section_is_an_error(bench):
 def test_notebook_runner_times_and_measures(bench, tmp_path):
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell("import os\nx = bytearray(50_000_000)"),
+                nbformat.v4.new_markdown_cell("not counted"),
+                nbformat.v4.new_code_cell("\nimport time\ntime.sleep(0.3)"),
                 nbformat.v4.new_code_cell("assert os.environ['AECOURSE_QUICK'] == '0'")]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     path = tmp_path / "01_tiny.ipynb"
@@ -112,9 +114,14 @@ def test_notebook_runner_times_and_measures(bench, tmp_path):
     result = bench.run_notebook(path, timeout=120)
     assert result["error"] is None, result
     assert result["seconds"] > 0
+    # code cells numbered as nbval numbers them (its test ids: "01_tiny.ipynb::Cell 1")
+    assert [(n, first) for n, _, first in result["cells"]] == [
+        (0, "import os"), (1, "import time"), (2, "assert os.environ['AECOURSE_QUICK'] == '0'")]
+    assert result["cells"][1][1] >= 0.3 and max(result["cells"], key=lambda c: c[1])[0] == 1
     if result["peak_bytes"] is not None:   # /proc or psutil present
         assert result["peak_bytes"] > 50_000_000
 
     report = bench.Report()
     bench.section_notebooks(report, bench.Scale.tiny(), "cpu", notebook_dir=tmp_path)
     assert report.rows[-1].what.startswith("whole course: 1 notebooks")
+    assert report.notes["notebooks"][0].startswith("01_tiny.ipynb, slowest cells: Cell 1 0 s (`import time`); Cell ")
