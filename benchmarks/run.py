@@ -150,7 +150,6 @@ def _seconds(fn, dev, reps: int) -> list:
     return times
 
 
-
 def _interleave(variants: dict, rounds: int, settle: float = 0.0) -> dict:
     """Run ``variants`` (name -> zero-argument function returning a rate) ABC CBA ABC...; name -> list of rates.
 
@@ -904,6 +903,9 @@ def run_notebook(path: Path, timeout: int = 900, quick: bool = False) -> dict:
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
+    if str(ROOT / "scripts") not in sys.path:
+        sys.path.insert(0, str(ROOT / "scripts"))
+    from build_site import failure_line
 
     nb = nbformat.read(str(path), as_version=4)
     env = dict(os.environ, AECOURSE_QUICK="1" if quick else "0", TQDM_DISABLE="1")
@@ -926,7 +928,7 @@ def run_notebook(path: Path, timeout: int = 900, quick: bool = False) -> dict:
                     first = next((line for line in cell.source.splitlines() if line.strip()), "")
                     result["cells"].append((len(result["cells"]), time.perf_counter() - started, first))
         except CellExecutionError as exc:
-            result["error"] = str(exc).strip().splitlines()[-1][:200] if str(exc).strip() else type(exc).__name__
+            result["error"] = failure_line(exc)[:200]
         except Exception as exc:  # noqa: BLE001 - a timeout or a dead kernel is a result too
             result["error"] = f"{type(exc).__name__}: {exc}"[:200]
         result["seconds"] = time.perf_counter() - t0

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECK_CELL = re.compile(r"(\w+) = ae\.checks\.(\w+)\(\1\)")   # an exercise's check: name = ae.checks.<check>(name)
+ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")   # a kernel's coloured traceback
 
 
 def exercise_checks(notebook: nbformat.NotebookNode) -> list[tuple[int, str, str]]:
@@ -95,6 +96,13 @@ def wake(socket) -> None:
     """
     if socket is not None and not socket.closed and hasattr(socket, "_schedule_remaining_events"):
         socket._schedule_remaining_events()
+
+
+def failure_line(error: BaseException) -> str:
+    """An execution error in one line: the last line of a failing cell's traceback (``CellExecutionError``)
+    without the kernel's colour codes, or the error's type when it says nothing."""
+    text = ANSI_COLOUR.sub("", str(error)).strip()
+    return text.splitlines()[-1] if text else type(error).__name__
 
 
 def execute_all(runs: dict[str, tuple[nbformat.NotebookNode, Path, dict]], jobs: int | None = None,

@@ -22,11 +22,10 @@ from pathlib import Path
 import nbformat
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))   # build_site, when this file is loaded by path
-from build_site import execute_all, with_solutions_checked  # noqa: E402
+from build_site import execute_all, failure_line, with_solutions_checked  # noqa: E402
 
 CLAIM_LINE = re.compile(r"^[✓✗] ")
 LITERAL_SEED = re.compile(r"ae\.seed_everything\(\s*(\d+)\s*\)")
-ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")   # the kernel's coloured traceback
 
 
 def with_seed_offset(nb: nbformat.NotebookNode, offset: int) -> nbformat.NotebookNode:
@@ -71,8 +70,7 @@ def main() -> None:
         outcome = execute_all({name: (nb, args.notebook.parent, {})}, jobs=1, timeout=900)[name]
         stopped = None
         if isinstance(outcome, CellExecutionError):   # a failed claim: report it with the others
-            text = ANSI_COLOUR.sub("", str(outcome)).strip()
-            stopped = text.splitlines()[-1] if text else type(outcome).__name__
+            stopped = failure_line(outcome)
         elif isinstance(outcome, Exception):
             raise outcome
         print(f"== seeds + {offset}")

@@ -102,6 +102,15 @@ def test_unknown_section_is_an_error(bench):
         bench.main(["--only", "nonsense"])
 
 
+def test_notebook_runner_reports_a_failing_cell_in_one_plain_line(bench, tmp_path):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("assert 1 > 2, 'one is not more than two'")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path = tmp_path / "02_failing.ipynb"
+    nbformat.write(nb, str(path))
+    result = bench.run_notebook(path, timeout=120)
+    assert result["error"] == "AssertionError: one is not more than two", result   # no colour codes
+
+
 def test_notebook_runner_times_and_measures(bench, tmp_path):
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell("import os\nx = bytearray(50_000_000)"),
