@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import copy
 import datetime as _dt
-import json
 import os
 import platform
 import statistics
@@ -1035,7 +1034,7 @@ def _gpu_note(dev, info: dict) -> str:
                 "are from the card's matmul rate; the CPU targets do not carry over.")
     gpu = ROOT / "benchmarks" / "RESULTS-gpu.md"
     if gpu.is_file():
-        return f"See `benchmarks/RESULTS-gpu.md` (written by `benchmarks/gpu.sh`)."
+        return "See `benchmarks/RESULTS-gpu.md` (written by `benchmarks/gpu.sh`)."
     return ("Not measured: no GPU was available when this was written. `benchmarks/gpu.sh` is ready (fit and RBM "
             "throughput on cuda, then the paper-scale pipeline via `scripts/paper_scale.py` when present); it "
             "writes `benchmarks/RESULTS-gpu.md`.")
