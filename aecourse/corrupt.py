@@ -2,7 +2,7 @@
 
 A denoising autoencoder sees a corrupted x̃ drawn from q(x̃|x) and is trained to give back the
 clean x: it minimises L(x, ψ(φ(x̃))) (Vincent et al. 2008, 2010). The three corruptions of
-Vincent et al. (2010, section 4.2) are here. Each one
+Vincent et al. (2010) are here. Each one
 
 - returns a new tensor and never modifies its input,
 - works on any shape and any device (the noise is drawn on ``x``'s device),

@@ -1,6 +1,6 @@
 """Greedy layer-wise stacking of (denoising) autoencoders (chapter 04).
 
-Vincent et al. (2010, section 3.5): train a denoising autoencoder on the data, keep its encoder
+Vincent et al. (2010): train a denoising autoencoder on the data, keep its encoder
 φ₁, and train the next one on the codes φ₁(x), corrupting *its own* input φ₁(x) (never the pixels),
 and so on. The stacked encoder φ_L ∘ … ∘ φ₁ is then a feature extractor (or the initialisation of a
 deep network). Without a corruption the same procedure stacks plain autoencoders, the baseline
