@@ -284,8 +284,10 @@ def interpolate(z0: torch.Tensor, z1: torch.Tensor, steps: int = 10, method: str
     """Codes on the way from ``z0`` to ``z1`` (both of shape (n_latent,)), endpoints included: (steps, n_latent).
 
     ``'linear'``: (1 − t) z0 + t z1. ``'spherical'`` (slerp, White 2016): along the great circle,
-    sin((1 − t)Ω)/sin Ω · z0 + sin(tΩ)/sin Ω · z1 with cos Ω = z0·z1 / (‖z0‖‖z1‖), which keeps the
-    codes at the typical distance from the origin that samples of N(0, I) have.
+    sin((1 − t)Ω)/sin Ω · z0 + sin(tΩ)/sin Ω · z1 with cos Ω = z0·z1 / (‖z0‖‖z1‖). Between codes of
+    equal norm it keeps that norm (a straight line dips towards the origin, where samples of N(0, I)
+    rarely lie); between unequal norms the norm moves from one to the other, within their range when
+    the codes are less than 90° apart.
     """
     steps = check_positive_int(steps, "steps", minimum=2)
     if z0.ndim != 1 or z0.shape != z1.shape:
