@@ -257,6 +257,28 @@ class Generator(_RealGenerator):
         return DEVICE if self._fake else torch.device("cpu")
 
 
+_library = None   # the torch.library registrations below, kept alive
+
+
+def _register_index_kernels() -> None:
+    """Kernels for the two operations PyTorch's C++ indexing runs on the device itself, out of the dispatch
+    mode's sight: ``x[[0, -1]]`` or ``x[[True, False]]`` turns the Python list into an index tensor on
+    ``x``'s device (``empty_strided``, then ``_copy_from`` the CPU values). CUDA allows this; without
+    them the simulated GPU failed with "Could not run 'aten::empty_strided' ... 'fakegpu' backend"."""
+    global _library
+    _library = torch.library.Library("aten", "IMPL")
+
+    def empty_strided(size, stride, dtype=None, layout=None, device=None, pin_memory=None):
+        return FakeGpuTensor(torch.empty_strided(size, stride, dtype=dtype, device="cpu"))
+
+    def copy_from(src, dst, non_blocking=False):
+        dst.elem.copy_(src.elem if isinstance(src, FakeGpuTensor) else src)
+        return dst
+
+    _library.impl("empty_strided", empty_strided, "PrivateUse1")
+    _library.impl("_copy_from", copy_from, "PrivateUse1")
+
+
 def activate(float64: bool = True) -> torch.device:
     """Simulate a GPU in this process from now on, and make ``ae.device()`` choose it. Returns the device.
 
@@ -274,6 +296,7 @@ def activate(float64: bool = True) -> torch.device:
         torch.Generator = Generator
         torch.tensor, torch.as_tensor = _via_cpu(torch.tensor), _via_cpu(torch.as_tensor)
         _guard_samplers()
+        _register_index_kernels()
         _mode = _Mode()
         _mode.__enter__()
     import aecourse.config as config

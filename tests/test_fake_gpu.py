@@ -61,6 +61,10 @@ def test_it_fails_where_cuda_fails():
         rows, mask = a[torch.tensor([0, 2])], a[torch.tensor([True, False, True])]
         a[torch.tensor([1])] = 0.0
         print("indexing with CPU indices:", rows.device, mask.device)
+        # and with Python lists, which PyTorch turns into index tensors on the device
+        picked, kept = a[[0, -1]], a[[True, False, True]]
+        print("indexing with lists:", picked.device, kept.device, torch.equal(picked.cpu(), a.cpu()[[0, -1]]),
+              torch.equal(kept.cpu(), a.cpu()[[True, False, True]]))
         b = a * torch.tensor(2.0) + a.sum()
         c = a.cpu() @ torch.randn(4, 2)
         a.copy_(torch.zeros(3, 4))
@@ -72,6 +76,7 @@ def test_it_fails_where_cuda_fails():
     assert "CPU generator for GPU data: refused by aecourse: True" in out
     assert "fakegpu:0 cpu Tensor 0.0 0.0 0.0" in out
     assert "indexing with CPU indices: fakegpu:0 fakegpu:0" in out
+    assert "indexing with lists: fakegpu:0 fakegpu:0 True True" in out
 
 
 def test_training_on_it_gives_the_cpu_numbers_bitwise():
