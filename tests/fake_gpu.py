@@ -268,12 +268,12 @@ def _register_index_kernels() -> None:
     global _library
     _library = torch.library.Library("aten", "IMPL")
 
+    # both through _run, as every other operation: the same wrapping, float64 refusal and host-read count
     def empty_strided(size, stride, dtype=None, layout=None, device=None, pin_memory=None):
-        return FakeGpuTensor(torch.empty_strided(size, stride, dtype=dtype, device="cpu"))
+        return _run(_aten.empty_strided.default, (size, stride), {"dtype": dtype, "device": DEVICE})
 
     def copy_from(src, dst, non_blocking=False):
-        dst.elem.copy_(src.elem if isinstance(src, FakeGpuTensor) else src)
-        return dst
+        return _run(_aten.copy_.default, (dst, src), {})
 
     _library.impl("empty_strided", empty_strided, "PrivateUse1")
     _library.impl("_copy_from", copy_from, "PrivateUse1")
